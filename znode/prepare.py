@@ -273,7 +273,7 @@ class _Preparer:
         if mode.is_ttl:
             if not 0 < ttl <= MAX_TTL:
                 raise BadArguments(path=req.path)
-        elif ttl >= 0 or op == OpCode.CREATE_TTL:
+        elif ttl >= 0:
             raise BadArguments(path=req.path)
         path = req.path
         parent_path = _parent_path(path)
@@ -287,6 +287,10 @@ class _Preparer:
             raise NodeExists(path=path)
         if is_session_owner(parent.ephemeral_owner):
             raise NoChildrenForEphemerals(path=path)
+        if op == OpCode.CREATE_TTL and not mode.is_ttl:
+            # ZooKeeper accepts this combination this far, then fails applying the txn
+            # (the server dies); refuse it here instead.
+            raise BadArguments(path=path)
         if op == OpCode.CREATE_CONTAINER:
             owner = CONTAINER_OWNER
         elif mode.is_ttl:

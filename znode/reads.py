@@ -11,6 +11,7 @@ from __future__ import annotations
 from znode.acl import Id, Perms, check_acl, is_allowed, mask_digests
 from znode.errors import BadArguments, ErrorCode, MarshallingError, NoNode, ZooKeeperError
 from znode.opcodes import OpCode
+from znode.paths import ROOT
 from znode.records import (
     Create2Response,
     CreateResponse,
@@ -66,12 +67,15 @@ def read(
 ) -> Response:
     """Answer one read request.
 
+    As in ZooKeeper, whose tree also files the root under the empty path, a read of ``""``
+    reads ``/`` (only raw clients can send it: client libraries validate paths).
+
     Raises:
         ZooKeeperError: the error the client gets (NONODE, NOAUTH, BADARGUMENTS, ...).
     """
     if op == OpCode.GET_DATA and isinstance(request, GetDataRequest):
         path = request.path
-        node = tree.node(path)
+        node = tree.node(path or ROOT)
         if node is None:
             raise NoNode(path=path)
         check_acl(node.acl, Perms.READ, identities, path)
@@ -80,7 +84,7 @@ def read(
         path = request.path
         if "\x00" in path:
             raise BadArguments(path=path)
-        stat = tree.stat(path)
+        stat = tree.stat(path or ROOT)
         if stat is None:
             raise NoNode(path=path)
         return ExistsResponse(stat)
@@ -88,7 +92,7 @@ def read(
         request, (GetChildrenRequest, GetChildren2Request)
     ):
         path = request.path
-        node = tree.node(path)
+        node = tree.node(path or ROOT)
         if node is None:
             raise NoNode(path=path)
         check_acl(node.acl, Perms.READ, identities, path)
@@ -98,7 +102,7 @@ def read(
         return GetChildren2Response(children, node.stat())
     if op == OpCode.GET_ACL and isinstance(request, GetACLRequest):
         path = request.path
-        node = tree.node(path)
+        node = tree.node(path or ROOT)
         if node is None:
             raise NoNode(path=path)
         check_acl(node.acl, Perms.READ | Perms.ADMIN, identities, path)
@@ -108,10 +112,12 @@ def read(
         return GetACLResponse(acl, node.stat())
     if op == OpCode.GET_ALL_CHILDREN_NUMBER and isinstance(request, GetAllChildrenNumberRequest):
         path = request.path
-        node = tree.node(path)
+        node = tree.node(path or ROOT)
         if node is None:
             raise NoNode(path=path)
         check_acl(node.acl, Perms.READ, identities, path)
+        if not path:  # ZooKeeper counts every key starting with "/": all nodes
+            return GetAllChildrenNumberResponse(tree.node_count)
         return GetAllChildrenNumberResponse(tree.all_children_number(path))
     if op == OpCode.GET_EPHEMERALS and isinstance(request, GetEphemeralsRequest):
         prefix = request.prefix_path.strip()

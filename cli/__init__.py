@@ -1,0 +1,1 @@
+"""The ``zabkeeper`` command line."""

@@ -1,0 +1,18 @@
+"""``zabkeeper``: the command group; subcommands live in their own modules."""
+
+from __future__ import annotations
+
+import click
+
+from znode.version import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="zabkeeper")
+def main() -> None:
+    """zabkeeper: a ZooKeeper-compatible coordination service (ZAB between servers,
+    ZooKeeper's wire protocol to clients)."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

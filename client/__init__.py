@@ -1,0 +1,1 @@
+"""The zabkeeper client: a trio client for ZooKeeper-protocol servers, and recipes."""

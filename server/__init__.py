@@ -1,0 +1,1 @@
+"""The zabkeeper server: the trio shell around the znode and ZAB cores."""

@@ -1,0 +1,1 @@
+"""ZAB as a pure state machine: election, discovery, synchronization, broadcast."""
