@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.serve import serve_command
 from znode.version import __version__
 
 
@@ -13,6 +14,8 @@ def main() -> None:
     """zabkeeper: a ZooKeeper-compatible coordination service (ZAB between servers,
     ZooKeeper's wire protocol to clients)."""
 
+
+main.add_command(serve_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

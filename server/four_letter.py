@@ -44,7 +44,9 @@ __all__ = [
 
 MonitorValue = int | float | str
 
-ZABKEEPER_VERSION = f"{__version__}-zabkeeper"
+# The protocol level first: clients and tools compare this version to decide which
+# features a server has (kazoo's server_version(), for one), and we speak 3.8's protocol.
+ZABKEEPER_VERSION = f"3.8.0-zabkeeper-{__version__}"
 """Our ``Zookeeper version:``; kazoo's ``server_version()`` reads its leading digits."""
 
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests"

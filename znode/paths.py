@@ -20,7 +20,7 @@ CONFIG = "/zookeeper/config"
 SPECIAL_PATHS = frozenset({ROOT, ZOOKEEPER, QUOTA, CONFIG})
 
 _INVALID_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\U0010ffff]")
-_RELATIVE = re.compile(r"/\.\.?(?=/|$)")
+_RELATIVE = re.compile(r"/\.\.?(?=/|\Z)")
 
 
 def path_error(path: str) -> str | None:

@@ -426,6 +426,32 @@ def prepare_create_session(
     return header, CreateSessionTxn(timeout_ms)
 
 
+def prepare_delete_container(
+    view: PrepView, path: str, *, zxid: int, time: int
+) -> tuple[TxnHeader, Txn]:
+    """The reaper's delete of an empty container or expired TTL node (``deleteContainer``).
+
+    No ACL check, as in ZooKeeper; a node that gained a child meanwhile fails NOTEMPTY and
+    an ephemeral one BADVERSION (ZooKeeper's codes), as an error txn.
+    """
+    header = TxnHeader(0, 0, zxid, time, OpCode.DELETE_CONTAINER)
+    try:
+        parent_path = _parent_path(path)
+        node = view.record(path)
+        if node.child_count > 0:
+            raise NotEmpty(path=path)
+        if is_session_owner(node.ephemeral_owner):
+            raise BadVersion(path=path)
+        parent = view.record(parent_path)
+    except ZooKeeperError as exc:
+        return TxnHeader(0, 0, zxid, time, OpCode.ERROR), ErrorTxn(exc.code)
+    updated = parent.duplicate(zxid)
+    updated.child_count -= 1
+    view.add(updated)
+    view.add(ChangeRecord(zxid, path, exists=False))
+    return header, DeleteTxn(path)
+
+
 def prepare_close_session(
     view: PrepView, session_id: int, *, cxid: int, zxid: int, time: int
 ) -> tuple[TxnHeader, CloseSessionTxn]:

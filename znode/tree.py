@@ -116,6 +116,22 @@ class Node:
         node.pzxid = pzxid
         return node
 
+    def copy(self) -> Node:
+        """A detached copy of the stored fields (children are not copied)."""
+        return Node.restore(
+            data=self.data,
+            acl=self.acl,
+            czxid=self.czxid,
+            mzxid=self.mzxid,
+            ctime=self.ctime,
+            mtime=self.mtime,
+            version=self.version,
+            cversion=self.cversion,
+            aversion=self.aversion,
+            ephemeral_owner=self.ephemeral_owner,
+            pzxid=self.pzxid,
+        )
+
     def stat(self) -> Stat:
         """The client-visible :class:`Stat`."""
         n = len(self.children) if self.children else 0
@@ -177,6 +193,9 @@ class DataTree:
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self._digest = 0
         self._dirty: set[str] | None = None  # None: every node must be rehashed
+        #: while a snapshot is being written: path -> the node as it was when it began
+        #: (None for nodes created since), saved on the first change after it began
+        self._cow: dict[str, Node | None] | None = None
         if not empty:
             self._add_system_nodes()
 
@@ -300,6 +319,11 @@ class DataTree:
             return TxnResult(op, zxid, ErrorCode.NONODE, path)
         if path in nodes:
             return TxnResult(op, zxid, ErrorCode.NODEEXISTS, path)
+        cow = self._cow
+        if cow is not None:
+            if parent_path not in cow:
+                cow[parent_path] = parent.copy()
+            cow.setdefault(path, None)
         acl = self._acls.setdefault(txn.acl, txn.acl)
         owner = txn.ephemeral_owner
         node = Node(txn.data, acl, zxid, header.time, owner)
@@ -338,6 +362,12 @@ class DataTree:
         slash = path.rfind("/")
         parent_path = path[:slash] or ROOT
         parent = nodes[parent_path]
+        cow = self._cow
+        if cow is not None:
+            if path not in cow:
+                cow[path] = node.copy()
+            if parent_path not in cow:
+                cow[parent_path] = parent.copy()
         del nodes[path]
         if parent.children is not None:
             parent.children.discard(path[slash + 1 :])
@@ -362,6 +392,8 @@ class DataTree:
         node = self.nodes.get(path)
         if node is None:
             return TxnResult(op, header.zxid, ErrorCode.NONODE, path)
+        if self._cow is not None and path not in self._cow:
+            self._cow[path] = node.copy()
         node.data = txn.data
         node.version = txn.version
         node.mzxid = header.zxid
@@ -382,6 +414,8 @@ class DataTree:
         node = self.nodes.get(path)
         if node is None:
             return TxnResult(op, header.zxid, ErrorCode.NONODE, path)
+        if self._cow is not None and path not in self._cow:
+            self._cow[path] = node.copy()
         node.acl = self.intern_acl(txn.acl)
         node.aversion = txn.version
         self._touch(path)
@@ -500,6 +534,23 @@ class DataTree:
         """Every (path, node), parents before children (the order snapshots need)."""
         return iter(self.nodes.items())
 
+    # --- consistent views for snapshots ------------------------------------------------
+
+    def freeze(self) -> FrozenView:
+        """A view of the tree as it is now that stays unchanged while the tree moves on.
+
+        Copy-on-write: the tree saves a node's old state on its first change after this
+        call, so the view costs one list of paths up front and nothing per unchanged node.
+        Call :meth:`FrozenView.release` when done; one view at a time.
+        """
+        if self._cow is not None:
+            raise RuntimeError("a frozen view is already open")
+        self._cow = {}
+        return FrozenView(self, list(self.nodes), dict(self.sessions), self.last_zxid)
+
+    def _thaw(self) -> None:
+        self._cow = None
+
     # --- digest --------------------------------------------------------------------------
 
     def digest(self) -> int:
@@ -560,3 +611,37 @@ def _node_hash(path: str, node: Node) -> int:
 def is_ephemeral(node: Node) -> bool:
     """Whether the node belongs to a session."""
     return is_session_owner(node.ephemeral_owner)
+
+
+class FrozenView:
+    """The tree at one moment (see :meth:`DataTree.freeze`); has what snapshots read."""
+
+    def __init__(
+        self, tree: DataTree, paths: list[str], sessions: dict[int, int], last_zxid: int
+    ) -> None:
+        self._tree = tree
+        self._paths = paths
+        self.sessions = sessions
+        self.last_zxid = last_zxid
+
+    def walk(self) -> Iterator[tuple[str, Node]]:
+        """Every (path, node) as of the freeze, parents before children."""
+        tree = self._tree
+        nodes = tree.nodes
+        for path in self._paths:
+            cow = tree._cow
+            saved = cow.get(path, _MISSING) if cow is not None else _MISSING
+            if saved is _MISSING:
+                yield path, nodes[path]
+            elif saved is not None:
+                yield path, saved  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def release(self) -> None:
+        """Stop saving old states; the view must not be used afterwards."""
+        self._tree._thaw()
+
+
+_MISSING = object()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
 from support.differential import KazooTarget, ModelTarget, compare_runs
 

@@ -33,6 +33,7 @@ from server.four_letter import (
     word_for,
     zk_average,
 )
+from znode.version import __version__
 
 ZK_VERSION = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC"
 ASKING = ConnectionStats(address="127.0.0.1", port=54790, received=1, expires_ms=1795676292000)
@@ -557,7 +558,7 @@ def test_parse_whitelist() -> None:
 
 @pytest.mark.parametrize(
     ("version", "parsed"),
-    [(ZABKEEPER_VERSION, (0, 1, 0)), (ZK_VERSION, (3, 8, 0)), ("3.9.2-zabkeeper", (3, 9, 2))],
+    [(ZABKEEPER_VERSION, (3, 8, 0)), (ZK_VERSION, (3, 8, 0)), ("3.9.2-zabkeeper", (3, 9, 2))],
 )
 def test_kazoo_server_version_parses_our_envi(version: str, parsed: tuple[int, ...]) -> None:
     """kazoo's server_version() sends ``envi`` and reads ``zookeeper.version``'s digits."""
@@ -574,7 +575,7 @@ def test_kazoo_server_version_parses_our_envi(version: str, parsed: tuple[int, .
 
 
 def test_zabkeeper_version_string() -> None:
-    assert ZABKEEPER_VERSION.endswith("-zabkeeper")
+    assert f"3.8.0-zabkeeper-{__version__}" == ZABKEEPER_VERSION
     assert render("srvr", attrs.evolve(STANDALONE, version=ZABKEEPER_VERSION)).startswith(
         f"Zookeeper version: {ZABKEEPER_VERSION}\n"
     )

@@ -151,3 +151,8 @@ def test_write_responses() -> None:
         MultiResult(15, 0, Create2Response("/b", stat)),
         MultiResult(13, 0, None),
     )
+
+
+def test_session_txns_reply_without_a_body() -> None:
+    assert write_response(OpCode.CLOSE_SESSION, TxnResult(OpCode.CLOSE_SESSION, 9)) == (0, None)
+    assert write_response(OpCode.CREATE_SESSION, TxnResult(OpCode.CREATE_SESSION, 9)) == (0, None)

@@ -1,0 +1,1 @@
+"""Durable storage: the transaction log, snapshots, and recovery."""
