@@ -62,20 +62,16 @@ def digest_id(user: str, password: str) -> str:
     return f"{user}:{base64.b64encode(raw).decode('ascii')}"
 
 
-def digest_auth_id(credential: bytes) -> Id | None:
-    """Return the ``digest`` identity an AuthPacket credential ``user:password`` yields.
+def digest_auth_id(credential: bytes) -> Id:
+    """The ``digest`` identity an AuthPacket credential ``user:password`` yields.
 
-    The hash covers the whole credential; the user is everything before the first ``:``.
-    Returns ``None`` for a credential that is not UTF-8 or has no ``:``.
+    As ZooKeeper's DigestAuthenticationProvider: the credential is decoded as UTF-8 (bad
+    bytes become U+FFFD), the user is everything before the first ``:`` (the whole text
+    if there is none), and the hash covers the whole decoded credential.
     """
-    try:
-        text = credential.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    user, sep, _ = text.partition(":")
-    if not sep:
-        return None
-    raw = hashlib.sha1(credential).digest()
+    text = credential.decode("utf-8", "replace")
+    user = text.split(":", 1)[0]
+    raw = hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
     return Id("digest", f"{user}:{base64.b64encode(raw).decode('ascii')}")
 
 

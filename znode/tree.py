@@ -65,7 +65,6 @@ class Node:
         "cversion",
         "czxid",
         "data",
-        "digest",
         "ephemeral_owner",
         "mtime",
         "mzxid",
@@ -88,7 +87,6 @@ class Node:
         self.version = self.cversion = self.aversion = 0
         self.ephemeral_owner = ephemeral_owner
         self.children: set[str] | None = None
-        self.digest = 0
 
     @classmethod
     def restore(
@@ -136,19 +134,25 @@ class Node:
         """The client-visible :class:`Stat`."""
         n = len(self.children) if self.children else 0
         data = self.data
-        return Stat(
-            self.czxid,
-            self.mzxid,
-            self.ctime,
-            self.mtime,
-            self.version,
-            2 * self.cversion - n,
-            self.aversion,
-            visible_owner(self.ephemeral_owner),
-            len(data) if data else 0,
-            n,
-            self.pzxid,
+        return _new_stat(
+            Stat,
+            (
+                self.czxid,
+                self.mzxid,
+                self.ctime,
+                self.mtime,
+                self.version,
+                2 * self.cversion - n,
+                self.aversion,
+                visible_owner(self.ephemeral_owner),
+                len(data) if data else 0,
+                n,
+                self.pzxid,
+            ),
         )
+
+
+_new_stat = tuple.__new__  # skips the NamedTuple's Python-level __new__ (hot path)
 
 
 @attrs.frozen
@@ -191,8 +195,8 @@ class DataTree:
         self.sessions: dict[int, int] = {}
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
-        self._digest = 0
-        self._dirty: set[str] | None = None  # None: every node must be rehashed
+        self._changes = 0  # bumped by every change; the digest cache is keyed by it
+        self._digest: tuple[int, int] | None = None  # (changes, digest)
         #: while a snapshot is being written: path -> the node as it was when it began
         #: (None for nodes created since), saved on the first change after it began
         self._cow: dict[str, Node | None] | None = None
@@ -232,7 +236,7 @@ class DataTree:
             else:
                 parent.children.add(path[slash + 1 :])
         self._index(path, node.ephemeral_owner)
-        self._dirty = None
+        self._changes += 1
 
     def _index(self, path: str, owner: int) -> None:
         if owner == 0:
@@ -262,13 +266,6 @@ class DataTree:
                 if not paths:
                     del self.ephemerals[owner]
 
-    def _touch(self, path: str) -> None:
-        dirty = self._dirty
-        if dirty is not None:
-            dirty.add(path)
-            if len(dirty) > 1024 and len(dirty) * 4 > len(self.nodes):
-                self._dirty = None
-
     # --- applying txns -------------------------------------------------------------------
 
     def apply(self, header: TxnHeader, txn: Txn) -> TxnResult:
@@ -280,6 +277,7 @@ class DataTree:
         """
         if header.zxid > self.last_zxid:
             self.last_zxid = header.zxid
+        self._changes += 1
         return self._apply(header.type, header, txn)
 
     def _apply(self, op: int, header: TxnHeader, txn: Txn) -> TxnResult:
@@ -338,10 +336,6 @@ class DataTree:
             parent.pzxid = zxid
         if owner:
             self._index(path, owner)
-        dirty = self._dirty
-        if dirty is not None:
-            dirty.add(path)
-            self._touch(parent_path)
         return TxnResult(
             op,
             zxid,
@@ -375,8 +369,6 @@ class DataTree:
             parent.pzxid = zxid
         if node.ephemeral_owner:
             self._unindex(path, node.ephemeral_owner)
-        self._digest -= node.digest
-        self._touch(parent_path)
         return TxnResult(
             op,
             zxid,
@@ -398,7 +390,6 @@ class DataTree:
         node.version = txn.version
         node.mzxid = header.zxid
         node.mtime = header.time
-        self._touch(path)
         return TxnResult(
             op,
             header.zxid,
@@ -418,7 +409,6 @@ class DataTree:
             self._cow[path] = node.copy()
         node.acl = self.intern_acl(txn.acl)
         node.aversion = txn.version
-        self._touch(path)
         return TxnResult(op, header.zxid, 0, path, node.stat())
 
     def _multi(self, header: TxnHeader, txn: MultiTxn) -> TxnResult:
@@ -556,29 +546,19 @@ class DataTree:
     def digest(self) -> int:
         """A 64-bit hash of every node (path, data, ACL, stored stat).
 
-        Order-independent and maintained lazily: only nodes changed since the last call are
-        rehashed. Two trees with the same nodes give the same digest; different trees give
-        different digests except with negligible (2**-64) probability.
+        Order-independent (a sum of per-node hashes), so two trees holding the same nodes
+        give the same digest and different trees differ except with negligible (2**-64)
+        probability. Computed on demand and cached until the tree changes.
         """
-        nodes = self.nodes
-        dirty = self._dirty
-        if dirty is None:
-            total = 0
-            for path, node in nodes.items():
-                node.digest = _node_hash(path, node)
-                total += node.digest
-            self._digest = total & _MASK64
-        else:
-            total = self._digest
-            for path in dirty:
-                changed = nodes.get(path)
-                if changed is not None:
-                    fresh = _node_hash(path, changed)
-                    total += fresh - changed.digest
-                    changed.digest = fresh
-            self._digest = total & _MASK64
-        self._dirty = set()
-        return self._digest
+        cached = self._digest
+        if cached is not None and cached[0] == self._changes:
+            return cached[1]
+        total = 0
+        for path, node in self.nodes.items():
+            total += _node_hash(path, node)
+        value = total & _MASK64
+        self._digest = (self._changes, value)
+        return value
 
 
 def _node_hash(path: str, node: Node) -> int:

@@ -452,7 +452,6 @@ class ModelTarget:
             ids: list[Id] = [Id("ip", client_address)]
             for _scheme, credential in auth:
                 ident = digest_auth_id(credential)
-                assert ident is not None
                 if credential.decode() == f"{SUPER_USER}:{SUPER_PASSWORD}":
                     ids.append(Id("super", ""))
                 ids.append(ident)

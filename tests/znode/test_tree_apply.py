@@ -282,7 +282,7 @@ def copy_tree(tree: DataTree) -> DataTree:
     return fresh
 
 
-def test_digest_is_maintained_incrementally_and_detects_every_field() -> None:
+def test_digest_detects_every_change_and_matches_a_rebuilt_tree() -> None:
     tree = DataTree()
     other = DataTree()
     steps = [
@@ -297,7 +297,7 @@ def test_digest_is_maintained_incrementally_and_detects_every_field() -> None:
         tree.apply(header, txn)
         other.apply(header, txn)
         digest = tree.digest()
-        assert digest == copy_tree(tree).digest()  # incremental == from scratch
+        assert digest == copy_tree(tree).digest()  # cached == rebuilt from scratch
         seen.add(digest)
     assert len(seen) == len(steps) + 1  # every change moved the digest
     assert other.digest() == tree.digest()
@@ -307,7 +307,7 @@ def test_digest_is_maintained_incrementally_and_detects_every_field() -> None:
     assert other.digest() != tree.digest()
 
 
-def test_digest_after_many_changes_switches_to_full_recompute_correctly() -> None:
+def test_digest_of_a_large_tree_matches_a_rebuilt_tree() -> None:
     tree = DataTree()
     tree.digest()
     for i in range(1, 3000):
