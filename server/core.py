@@ -154,6 +154,7 @@ class ServerCore:
     def open(self, conn: ClientConnection, now: int) -> None:
         self.connections[conn.conn_id] = conn
         conn.established_ms = now + self.wall_offset
+        conn.totals = self.stats  # the connection counts its packets server-wide too
 
     def lost(self, conn: ClientConnection) -> None:
         """The socket is gone: forget the connection (its session lives on until expiry)."""
@@ -227,7 +228,6 @@ class ServerCore:
         session_id = conn.session_id
         conn.last_op = OP_NAMES.get(event.op, "NA")
         conn.last_cxid = event.xid
-        self.stats.received += 1
         if not self.tracker.touch(session_id, now):
             conn.send_reply(event.xid, self.tree.last_zxid, ErrorCode.SESSIONEXPIRED, None)
             conn.close("session expired")
@@ -235,6 +235,12 @@ class ServerCore:
         op = event.op
         if op == OpCode.AUTH:  # out of band, as in ZooKeeper
             self._auth(conn, event)
+            return
+        if op == OpCode.SASL and (event.error or getattr(event.request, "token", None) is None):
+            # Fix (test_out_of_band_request_that_does_not_decode_closes_without_a_reply):
+            # ZooKeeper reads SASL requests outside its request pipeline too; a body that
+            # does not decode, or a null token, throws there and drops the connection.
+            conn.close("malformed sasl request")
             return
         if op in WRITE_OPS or op == OpCode.CLOSE_SESSION:
             self._write(conn, event, now)
@@ -283,9 +289,13 @@ class ServerCore:
 
     def _auth(self, conn: ClientConnection, event: Received) -> None:
         packet = event.request
+        if not isinstance(packet, AuthPacket):
+            # Fix (test_out_of_band_request_that_does_not_decode_closes_without_a_reply):
+            # ZooKeeper reads AuthPackets outside its request pipeline; a body that does not
+            # decode throws there and drops the connection without a reply.
+            conn.close("malformed auth packet")
+            return
         try:
-            if not isinstance(packet, AuthPacket):
-                raise ZooKeeperError()
             conn.identities = authenticate(
                 conn.identities, packet, super_digest=self.settings.super_digest
             )
@@ -315,22 +325,31 @@ class ServerCore:
             assert isinstance(request, AddWatchRequest)
             kind = WatchKind.PERSISTENT if request.mode == 0 else WatchKind.PERSISTENT_RECURSIVE
             if request.mode not in (0, 1):
-                err = ErrorCode.BADARGUMENTS
+                # Fix (test_bad_watch_mode_or_type_is_a_marshalling_error): ZooKeeper's
+                # WatcherMode.fromZooDef throws, which it answers as MARSHALLINGERROR.
+                err = ErrorCode.MARSHALLINGERROR
             else:
                 self.watches.add(request.path, conn.conn_id, kind)
                 body = ErrorResponse(0)
         elif op in (OpCode.CHECK_WATCHES, OpCode.REMOVE_WATCHES):
             assert isinstance(request, (CheckWatchesRequest, RemoveWatchesRequest))
-            if op == OpCode.CHECK_WATCHES:
-                found = self.watches.contains(request.path, conn.conn_id, request.type)
-            else:
-                found = self.watches.remove(request.path, conn.conn_id, request.type)
-            if not found:
+            if request.type not in (1, 2, 3):
+                # Fix (test_bad_watch_mode_or_type_is_a_marshalling_error): ZooKeeper's
+                # WatcherType.fromInt throws, which it answers as MARSHALLINGERROR.
+                err = ErrorCode.MARSHALLINGERROR
+            elif op == OpCode.CHECK_WATCHES:
+                if not self.watches.contains(request.path, conn.conn_id, request.type):
+                    err = ErrorCode.NOWATCHER
+            elif not self.watches.remove(request.path, conn.conn_id, request.type):
                 err = ErrorCode.NOWATCHER
         elif op == OpCode.WHO_AM_I:
             body = who_am_i(conn.identities)
         elif op == OpCode.SASL:
-            body = SetSASLResponse(None)  # no SASL configured: ZooKeeper answers a null token
+            # No SASL configured: ZooKeeper answers a null token. Fix (test_sasl_without_
+            # sasl_configured_answers_ok_and_a_null_token): out of band, as auth is, so with
+            # zxid 0 and without touching the connection's lzxid or latency stats.
+            conn.send_reply(xid, 0, 0, SetSASLResponse(None))
+            return
         else:
             try:
                 body = read(
@@ -353,7 +372,6 @@ class ServerCore:
         conn.last_zxid = zxid
         conn.last_response_ms = now + self.wall_offset
         self.stats.record_latency(latency)
-        self.stats.sent += 1
 
     # --- commits ----------------------------------------------------------------------------
 

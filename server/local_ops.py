@@ -5,10 +5,7 @@ Pure functions over the tree and the watch table; the core calls them in request
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
-from znode.acl import SUPER_ID, Id
+from znode.acl import SUPER_ID, Id, digest_auth_id
 from znode.errors import AuthFailed
 from znode.events import EventType, WatchTrigger
 from znode.records import AuthPacket, ClientInfo, SetWatches, SetWatches2, WhoAmIResponse
@@ -38,23 +35,10 @@ def authenticate(
         return identities
     if packet.scheme != "digest" or packet.auth is None:
         raise AuthFailed()
-    ident = _zookeeper_digest_id(packet.auth)
+    ident = digest_auth_id(packet.auth)
     if super_digest is not None and ident.id == super_digest:
         identities = _java_set_add(identities, SUPER_ID)
     return _java_set_add(identities, ident)
-
-
-def _zookeeper_digest_id(credential: bytes) -> Id:
-    """``DigestAuthenticationProvider.handleAuthentication``'s id for a credential.
-
-    Fix (test_digest_credentials_that_zookeeper_accepts): ZooKeeper accepts every
-    credential: it decodes the bytes as UTF-8 (malformed input becomes U+FFFD), hashes the
-    re-encoded text, and takes the user as everything before the first ``:`` (the whole
-    text when there is none, "" when it is empty).
-    """
-    text = credential.decode("utf-8", "replace")
-    digest = base64.b64encode(hashlib.sha1(text.encode("utf-8")).digest()).decode("ascii")
-    return Id("digest", f"{text.split(':', 1)[0]}:{digest}")
 
 
 def who_am_i(identities: tuple[Id, ...]) -> WhoAmIResponse:

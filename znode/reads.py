@@ -120,13 +120,21 @@ def read(
             return GetAllChildrenNumberResponse(tree.node_count)
         return GetAllChildrenNumberResponse(tree.all_children_number(path))
     if op == OpCode.GET_EPHEMERALS and isinstance(request, GetEphemeralsRequest):
-        prefix = request.prefix_path.strip()
+        # Fix (test_get_ephemerals_lists_the_sessions_own_by_plain_prefix): ZooKeeper trims
+        # the prefix (Java's trim: chars <= U+0020) only to test for blank or "/"; any other
+        # prefix is matched exactly as sent.
+        prefix = request.prefix_path
+        if prefix.strip(_JAVA_TRIM) in ("", ROOT):
+            prefix = ROOT
         return GetEphemeralsResponse(tuple(tree.ephemerals_of(session_id, prefix)))
     if op == OpCode.MULTI_READ and isinstance(request, MultiRequest):
         return _multi_read(tree, request, identities)
     if op == OpCode.SYNC and isinstance(request, SyncRequest):
         return SyncResponse(request.path)
     raise MarshallingError(f"op {op} is not a read request")
+
+
+_JAVA_TRIM = "".join(map(chr, range(0x21)))
 
 
 def _multi_read(tree: DataTree, request: MultiRequest, identities: tuple[Id, ...]) -> MultiResponse:
@@ -150,7 +158,10 @@ def write_response(op: int, result: TxnResult) -> tuple[int, Response | None]:
     ``op`` is the request's op code (the txn header says -1 for a failed write). A multi's
     header error is always 0; its per-op results carry the failure.
     """
-    if op == OpCode.MULTI:
+    if op == OpCode.MULTI and result.type != OpCode.ERROR:
+        # Fix (test_undecodable_body_gets_marshalling_error_...[multi-with-a-read]): a
+        # multi that failed as a whole (an ErrorTxn, e.g. MARSHALLINGERROR) is answered
+        # with that error in the header and no body, as ZooKeeper does.
         return 0, MultiResponse(tuple(_multi_result(r) for r in result.results))
     if result.err:
         return result.err, None

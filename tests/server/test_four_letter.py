@@ -15,7 +15,6 @@ import re
 import attrs
 import pytest
 from kazoo.client import ENVI_VERSION, KazooClient
-from support.apache_zk import ApacheZooKeeper, four_letter_word, require_apache_zookeeper
 
 from server.four_letter import (
     KNOWN_WORDS,
@@ -33,6 +32,7 @@ from server.four_letter import (
     word_for,
     zk_average,
 )
+from support.apache_zk import ApacheZooKeeper, four_letter_word, require_apache_zookeeper
 from znode.version import __version__
 
 ZK_VERSION = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC"
