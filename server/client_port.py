@@ -17,6 +17,7 @@ import trio
 
 from server.client_conn import ClientConnection, ConnState, FourLetterWord
 from server.core import ServerCore
+from server.wake import Wake
 
 log = logging.getLogger("zabkeeper.server")
 
@@ -90,7 +91,7 @@ class ClientPort:
             return
         self.per_ip[address] += 1
         conn = ClientConnection(next(self._ids), address, port, max_frame=self.max_frame)
-        wake = _Wake()
+        wake = Wake()
         conn.notify = wake.set
         self.core.open(conn, self.clock_ms())
         try:
@@ -156,7 +157,7 @@ class ClientPort:
         self,
         stream: trio.SocketStream,
         conn: ClientConnection,
-        wake: _Wake,
+        wake: Wake,
         scope: trio.CancelScope,
     ) -> None:
         try:
@@ -170,17 +171,3 @@ class ClientPort:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             conn.close("connection reset by peer")
         scope.cancel()
-
-
-class _Wake:
-    """A re-armable wake-up: ``set`` from sync code, ``wait`` returns once per batch."""
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-        self._event = trio.Event()

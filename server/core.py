@@ -4,31 +4,54 @@
 the connections, and is driven by the trio shell through synchronous calls:
 
 * :meth:`receive` — events decoded by a :class:`~server.client_conn.ClientConnection`;
-* :meth:`committed` — the commit step reports that txns up to a zxid are durable
-  (standalone: fsynced to the log; in an ensemble: committed by a quorum);
+* :meth:`committed` (standalone) / :meth:`apply_committed` (ensemble) — txns are durable
+  and agreed on: apply them, fire watches, answer their writers;
 * :meth:`tick` — time passes: sessions expire, containers and TTL nodes are reaped.
 
-Writes are prepared at once (PrepRequestProcessor), handed to ``propose`` (the seam the
-ensemble replaces), and applied when committed (FinalRequestProcessor): watches fire, the
-writer gets its reply. Replies and events are encoded into each connection's outbox, in
-the order the client must see them. Nothing here awaits, so no other task can observe a
-half-done change.
+Writes are prepared at once (PrepRequestProcessor) and handed to the commit step
+(:mod:`server.commit_step`): a standalone log, an ensemble leader's ZAB proposal, or —
+on a learner — forwarded to the leader unprepared. Each session's requests are answered
+in order (:class:`~server.pipeline.CommitQueue`). Replies and events go into each
+connection's outbox, in the order the client must see them. Nothing here awaits, so no
+other task can observe a half-done change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from server.answers import answer
 from server.client_conn import ClientConnection, Connect, ConnState, Received
-from server.local_ops import authenticate, set_watches, who_am_i
+from server.commit_step import (
+    FORWARD_CREATE_SESSION,
+    FORWARD_WRITE,
+    LEARNER,
+    STANDALONE,
+    CommitStep,
+    Forwarded,
+    decode_forward,
+    decode_sync,
+    decode_touches,
+    encode_forward,
+    encode_sync,
+    encode_touches,
+)
+from server.counters import OP_NAMES, CoreStats
+from server.local_ops import authenticate
 from server.pipeline import CommitQueue, HeldRequest, PendingWrite, WriteKind
 from server.sessions import SessionTracker
 from server.settings import CoreSettings
-from znode.codec import encode_notification
-from znode.errors import ErrorCode, ZooKeeperError
-from znode.events import EventType, KeeperState, WatchTrigger
+from znode.acl import Id
+from znode.codec import (
+    decode_request,
+    decode_request_header,
+    encode_notification,
+    encode_request,
+)
+from znode.errors import CodecError, ErrorCode, ZooKeeperError
+from znode.events import KeeperState, WatchTrigger
 from znode.opcodes import WRITE_OPS, OpCode
 from znode.prepare import (
     PrepView,
@@ -37,77 +60,25 @@ from znode.prepare import (
     prepare_create_session,
     prepare_delete_container,
 )
-from znode.reads import read, write_response
-from znode.records import (
-    AddWatchRequest,
-    AuthPacket,
-    CheckWatchesRequest,
-    ConnectResponse,
-    ErrorResponse,
-    RemoveWatchesRequest,
-    Response,
-    SetSASLResponse,
-    SetWatches,
-    SetWatches2,
-    WatcherEvent,
-)
+from znode.reads import write_response
+from znode.records import AuthPacket, ConnectResponse, SyncRequest, SyncResponse, WatcherEvent
 from znode.tree import DataTree
-from znode.txn import CONTAINER_OWNER, ErrorTxn, Txn, TxnHeader
-from znode.watches import WatchKind, WatchTable
-
-Propose = Callable[[TxnHeader, Txn], None]
+from znode.txn import CONTAINER_OWNER, CreateSessionTxn, ErrorTxn, Txn, TxnHeader
+from znode.watches import WatchTable
 
 _NO_PASSWORD = bytes(16)
 _MASK64 = 2**64 - 1
 
-#: ZooKeeper's four-character names of ops, shown by ``cons``.
-OP_NAMES: dict[int, str] = {
-    OpCode.CREATE: "CREA",
-    OpCode.CREATE2: "CREA",
-    OpCode.CREATE_CONTAINER: "CREA",
-    OpCode.CREATE_TTL: "CREA",
-    OpCode.DELETE: "DELE",
-    OpCode.EXISTS: "EXIS",
-    OpCode.GET_DATA: "GETD",
-    OpCode.SET_DATA: "SETD",
-    OpCode.GET_ACL: "GETA",
-    OpCode.SET_ACL: "SETA",
-    OpCode.GET_CHILDREN: "GETC",
-    OpCode.GET_CHILDREN2: "GETC",
-    OpCode.SYNC: "SYNC",
-    OpCode.PING: "PING",
-    OpCode.MULTI: "MULT",
-    OpCode.MULTI_READ: "MLTR",
-    OpCode.CLOSE_SESSION: "CLOS",
-    OpCode.SET_WATCHES: "SETW",
-    OpCode.SET_WATCHES2: "STW2",
-    OpCode.ADD_WATCH: "ADDW",
-    OpCode.CHECK_WATCHES: "CHKW",
-    OpCode.REMOVE_WATCHES: "REMW",
-    OpCode.GET_EPHEMERALS: "GETE",
-    OpCode.GET_ALL_CHILDREN_NUMBER: "GETACN",
-    OpCode.WHO_AM_I: "HOMI",
-    OpCode.RECONFIG: "RECO",
-    OpCode.SASL: "SASL",
-    OpCode.AUTH: "AUTH",
-}
-
-_WATCHED_READS: dict[int, WatchKind] = {
-    OpCode.GET_DATA: WatchKind.DATA,
-    OpCode.GET_CHILDREN: WatchKind.CHILD,
-    OpCode.GET_CHILDREN2: WatchKind.CHILD,
-}
-
 
 class ServerCore:
-    """Everything a standalone server (or an ensemble member's client side) decides."""
+    """Everything a standalone server, or an ensemble member's client side, decides."""
 
     def __init__(
         self,
         settings: CoreSettings,
         tree: DataTree,
         *,
-        propose: Propose,
+        step: CommitStep | None,
         now: int,
         wall_offset: int,
         secret: bytes,
@@ -118,25 +89,63 @@ class ServerCore:
         self.watches = WatchTable()
         self.tracker = SessionTracker(settings.tick_ms)
         self.queue = CommitQueue()
-        self.propose = propose
         self.wall_offset = wall_offset
         self.secret = secret
         self.connections: dict[int, ClientConnection] = {}
         self.session_conns: dict[int, ClientConnection] = {}
-        self.last_proposed = tree.last_zxid
         self._next_session = _first_session_id(settings.server_id, now + wall_offset)
         self._next_reap = now + settings.container_check_interval_ms
-        self.serving = True
         self.stats = CoreStats()
-        for session_id, timeout in tree.sessions.items():
+        self.touched: set[int] = set()  # learner: sessions active since the last report
+        self.step: CommitStep | None = None
+        self.serving = False
+        self.set_step(step, now)
+
+    # --- role ------------------------------------------------------------------------------
+
+    def set_step(self, step: CommitStep | None, now: int) -> None:
+        """Serve clients through ``step`` (``None``: stop serving, e.g. during an election).
+
+        Stopping closes every client connection — its client reconnects, to this server
+        once it serves again or to another one — and abandons what was pending; sessions
+        live on in the replicated tree.
+        """
+        self.step = step
+        self.serving = step is not None
+        self.queue.clear()
+        self.view.clear()
+        if step is None:
+            for conn in list(self.connections.values()):
+                conn.close("this server is not serving (no quorum or a leader election)")
+            self.session_conns.clear()
+        self.tracker = SessionTracker(self.settings.tick_ms)
+        for session_id, timeout in self.tree.sessions.items():
             self.tracker.add(session_id, timeout, now)
+
+    def install_tree(self, tree: DataTree, now: int) -> None:
+        """Replace the whole state (a learner received a snapshot)."""
+        self.tree = tree
+        self.view = PrepView(tree)
+        self.watches = WatchTable()
+        self.set_step(self.step, now)
+
+    @property
+    def prepares(self) -> bool:
+        """Whether writes are prepared here (standalone or leader) rather than forwarded."""
+        return self.step is not None and self.step.kind != LEARNER
 
     # --- sessions -----------------------------------------------------------------------
 
     def password(self, session_id: int) -> bytes:
-        """The session's password: a keyed hash only servers holding the secret can make."""
+        """A new session's password: a keyed hash of its id (stored in its txn)."""
         raw = (session_id & _MASK64).to_bytes(8, "big")
         return hmac.new(self.secret, raw, hashlib.sha256).digest()[:16]
+
+    def _password_ok(self, session_id: int, passwd: bytes) -> bool:
+        stored = self.tree.session_passwords.get(session_id)
+        if stored is None:
+            stored = self.password(session_id)
+        return hmac.compare_digest(passwd, stored)
 
     def _new_session_id(self) -> int:
         while True:
@@ -189,18 +198,28 @@ class ServerCore:
             session_id = self._new_session_id()
             conn.session_id, conn.timeout = session_id, timeout
             self.tracker.add(session_id, timeout, now)
-            header, txn = prepare_create_session(
-                session_id, timeout, zxid=self._next_zxid(), time=now + self.wall_offset
-            )
-            self._submit(PendingWrite(header, txn, WriteKind.CREATE_SESSION, conn, 0, 0, now), None)
+            passwd = self.password(session_id)
+            write = PendingWrite(None, None, WriteKind.CREATE_SESSION, conn, 0, 0, now)
+            if self.prepares:
+                write.header, write.txn = prepare_create_session(
+                    session_id,
+                    timeout,
+                    zxid=self._next_zxid(),
+                    time=now + self.wall_offset,
+                    passwd=passwd,
+                )
+                self._submit(write, session_id)
+            else:
+                self.queue.add_write(write, session_id)
+                self._forward(
+                    Forwarded(FORWARD_CREATE_SESSION, session_id, 0, 0, b"", (), timeout, passwd)
+                )
             return
         session_id = req.session_id
         other = self.session_conns.get(session_id)
         if other is not None and other is not conn:
             other.close("session resumed on another connection")
-        if not self.tracker.is_open(session_id) or not hmac.compare_digest(
-            req.passwd, self.password(session_id)
-        ):
+        if not self.tracker.is_open(session_id) or not self._password_ok(session_id, req.passwd):
             conn.send_connect_response(ConnectResponse(0, 0, 0, _NO_PASSWORD, req.read_only))
             conn.close("session expired or bad password")
             return
@@ -211,9 +230,9 @@ class ServerCore:
     def _established(self, conn: ClientConnection, now: int) -> None:
         # The readOnly byte is answered iff the client sent it; we are never read-only.
         read_only = None if conn.read_only_flag is None else False
-        password = self.password(conn.session_id)
+        passwd = self.tree.session_passwords.get(conn.session_id) or self.password(conn.session_id)
         conn.send_connect_response(
-            ConnectResponse(0, conn.timeout, conn.session_id, password, read_only)
+            ConnectResponse(0, conn.timeout, conn.session_id, passwd, read_only)
         )
         conn.state = ConnState.CONNECTED
         self.session_conns[conn.session_id] = conn
@@ -232,12 +251,12 @@ class ServerCore:
             conn.send_reply(event.xid, self.tree.last_zxid, ErrorCode.SESSIONEXPIRED, None)
             conn.close("session expired")
             return
+        self.touched.add(session_id)
         op = event.op
         if op == OpCode.AUTH:  # out of band, as in ZooKeeper
             self._auth(conn, event)
             return
         if op == OpCode.SASL and (event.error or getattr(event.request, "token", None) is None):
-            # Fix (test_out_of_band_request_that_does_not_decode_closes_without_a_reply):
             # ZooKeeper reads SASL requests outside its request pipeline too; a body that
             # does not decode, or a null token, throws there and drops the connection.
             conn.close("malformed sasl request")
@@ -245,52 +264,97 @@ class ServerCore:
         if op in WRITE_OPS or op == OpCode.CLOSE_SESSION:
             self._write(conn, event, now)
             return
+        if op == OpCode.SYNC and not self.prepares and not event.error:
+            self._forward_sync(conn, event, now)
+            return
         if self.queue.must_wait(session_id):
             self.queue.hold(session_id, HeldRequest(conn, event, now))
             return
-        self._answer(conn, event, now)
+        answer(self, conn, event, now)
 
     def _write(self, conn: ClientConnection, event: Received, now: int) -> None:
-        zxid = self._next_zxid()
-        wall = now + self.wall_offset
-        kind = WriteKind.REQUEST
-        if event.error:
-            header = TxnHeader(conn.session_id, event.xid, zxid, wall, OpCode.ERROR)
-            txn: Txn = ErrorTxn(event.error)
-        elif event.op == OpCode.CLOSE_SESSION:
-            kind = WriteKind.CLOSE_SESSION
+        kind = WriteKind.CLOSE_SESSION if event.op == OpCode.CLOSE_SESSION else WriteKind.REQUEST
+        if kind is WriteKind.CLOSE_SESSION:
             self.tracker.set_closing(conn.session_id)
-            header, txn = prepare_close_session(
-                self.view, conn.session_id, cxid=event.xid, zxid=zxid, time=wall
-            )
-        else:
-            header, txn = prepare(
-                self.view,
-                event.op,
-                event.request,
-                session_id=conn.session_id,
-                cxid=event.xid,
-                zxid=zxid,
-                time=wall,
-                identities=conn.identities,
-                ttl_enabled=self.settings.ttl_enabled,
-            )
         conn.outstanding += 1
-        write = PendingWrite(header, txn, kind, conn, event.xid, event.op, now)
+        write = PendingWrite(None, None, kind, conn, event.xid, event.op, now, event.request)
+        if not self.prepares:
+            self.queue.add_write(write, conn.session_id)
+            frame = b""
+            if not event.error and event.op != OpCode.CLOSE_SESSION:
+                frame = encode_request(event.xid, event.op, event.request)
+            self._forward(
+                Forwarded(
+                    FORWARD_WRITE,
+                    conn.session_id,
+                    event.xid,
+                    event.op,
+                    frame,
+                    conn.identities,
+                    error=event.error,
+                )
+            )
+            return
+        write.header, write.txn = self._prepare(
+            conn.session_id, event.xid, event.op, event.request, event.error, conn.identities, now
+        )
         self._submit(write, conn.session_id)
 
+    def _prepare(
+        self,
+        session_id: int,
+        xid: int,
+        op: int,
+        request: object,
+        error: int,
+        identities: tuple[Id, ...],
+        now: int,
+    ) -> tuple[TxnHeader, Txn]:
+        zxid = self._next_zxid()
+        wall = now + self.wall_offset
+        if error:
+            return TxnHeader(session_id, xid, zxid, wall, OpCode.ERROR), ErrorTxn(error)
+        if op == OpCode.CLOSE_SESSION:
+            return prepare_close_session(self.view, session_id, cxid=xid, zxid=zxid, time=wall)
+        return prepare(
+            self.view,
+            op,
+            request,  # type: ignore[arg-type]
+            session_id=session_id,
+            cxid=xid,
+            zxid=zxid,
+            time=wall,
+            identities=identities,
+            ttl_enabled=self.settings.ttl_enabled,
+        )
+
     def _submit(self, write: PendingWrite, session_id: int | None) -> None:
+        assert self.step is not None
+        assert write.header is not None
+        assert write.txn is not None
         self.queue.add_write(write, session_id)
-        self.last_proposed = write.header.zxid
-        self.propose(write.header, write.txn)
+        self.step.propose(write.header, write.txn)
 
     def _next_zxid(self) -> int:
-        return self.last_proposed + 1
+        assert self.step is not None
+        return self.step.next_zxid()
+
+    def _forward(self, item: Forwarded) -> None:
+        assert self.step is not None
+        self.step.forward(encode_forward(item))
+
+    def _forward_sync(self, conn: ClientConnection, event: Received, now: int) -> None:
+        assert self.step is not None
+        write = PendingWrite(
+            None, None, WriteKind.SYNC, conn, event.xid, event.op, now, event.request
+        )
+        conn.outstanding += 1
+        self.queue.add_write(write, conn.session_id)
+        self.step.forward_sync(encode_sync(conn.session_id, event.xid))
 
     def _auth(self, conn: ClientConnection, event: Received) -> None:
         packet = event.request
         if not isinstance(packet, AuthPacket):
-            # Fix (test_out_of_band_request_that_does_not_decode_closes_without_a_reply):
             # ZooKeeper reads AuthPackets outside its request pipeline; a body that does not
             # decode throws there and drops the connection without a reply.
             conn.close("malformed auth packet")
@@ -306,116 +370,126 @@ class ServerCore:
             return
         conn.send_reply(event.xid, 0, 0, None)
 
-    def _answer(self, conn: ClientConnection, event: Received, now: int) -> None:
-        """Answer a request that needs no txn, against the tree as it is now."""
-        op, request, xid = event.op, event.request, event.xid
-        zxid = self.tree.last_zxid
-        err = event.error
-        body: Response | None = None
-        if err:
-            pass
-        elif op == OpCode.PING:
-            xid = -2
-        elif op in (OpCode.SET_WATCHES, OpCode.SET_WATCHES2):
-            assert isinstance(request, (SetWatches, SetWatches2))
-            for trigger in set_watches(self.tree, self.watches, conn.conn_id, request):
-                event_type, path = trigger
-                conn.send_event(WatcherEvent(event_type, KeeperState.SYNC_CONNECTED, path))
-        elif op == OpCode.ADD_WATCH:
-            assert isinstance(request, AddWatchRequest)
-            kind = WatchKind.PERSISTENT if request.mode == 0 else WatchKind.PERSISTENT_RECURSIVE
-            if request.mode not in (0, 1):
-                # Fix (test_bad_watch_mode_or_type_is_a_marshalling_error): ZooKeeper's
-                # WatcherMode.fromZooDef throws, which it answers as MARSHALLINGERROR.
-                err = ErrorCode.MARSHALLINGERROR
-            else:
-                self.watches.add(request.path, conn.conn_id, kind)
-                body = ErrorResponse(0)
-        elif op in (OpCode.CHECK_WATCHES, OpCode.REMOVE_WATCHES):
-            assert isinstance(request, (CheckWatchesRequest, RemoveWatchesRequest))
-            if request.type not in (1, 2, 3):
-                # Fix (test_bad_watch_mode_or_type_is_a_marshalling_error): ZooKeeper's
-                # WatcherType.fromInt throws, which it answers as MARSHALLINGERROR.
-                err = ErrorCode.MARSHALLINGERROR
-            elif op == OpCode.CHECK_WATCHES:
-                if not self.watches.contains(request.path, conn.conn_id, request.type):
-                    err = ErrorCode.NOWATCHER
-            elif not self.watches.remove(request.path, conn.conn_id, request.type):
-                err = ErrorCode.NOWATCHER
-        elif op == OpCode.WHO_AM_I:
-            body = who_am_i(conn.identities)
-        elif op == OpCode.SASL:
-            # No SASL configured: ZooKeeper answers a null token. Fix (test_sasl_without_
-            # sasl_configured_answers_ok_and_a_null_token): out of band, as auth is, so with
-            # zxid 0 and without touching the connection's lzxid or latency stats.
-            conn.send_reply(xid, 0, 0, SetSASLResponse(None))
-            return
-        else:
-            try:
-                body = read(
-                    self.tree, op, request, identities=conn.identities, session_id=conn.session_id
-                )
-            except ZooKeeperError as exc:
-                err = exc.code
-            watch_kind = _WATCHED_READS.get(op)
-            if op == OpCode.EXISTS and getattr(request, "watch", False):
-                if err in (0, ErrorCode.NONODE):
-                    self.watches.add(request.path, conn.conn_id, WatchKind.EXIST)  # type: ignore[union-attr]
-            elif watch_kind is not None and not err and getattr(request, "watch", False):
-                self.watches.add(request.path, conn.conn_id, watch_kind)  # type: ignore[union-attr]
-        conn.send_reply(xid, zxid, err, body)
-        self._answered(conn, zxid, now, now)
-
-    def _answered(self, conn: ClientConnection, zxid: int, received_ms: int, now: int) -> None:
+    def answered(self, conn: ClientConnection, zxid: int, received_ms: int, now: int) -> None:
+        """Account one reply (latency and last-response statistics)."""
         latency = max(0, now - received_ms)
         conn.record_latency(latency)
         conn.last_zxid = zxid
         conn.last_response_ms = now + self.wall_offset
         self.stats.record_latency(latency)
 
+    # --- the leader's side of forwarded traffic ---------------------------------------------
+
+    def submit_forwarded(self, payload: bytes, now: int) -> None:
+        """Leader: prepare and propose a write a learner forwarded."""
+        item = decode_forward(payload)
+        if item is None or not self.prepares:
+            return
+        if item.kind == FORWARD_CREATE_SESSION:
+            header, created = prepare_create_session(
+                item.session_id,
+                item.timeout,
+                zxid=self._next_zxid(),
+                time=now + self.wall_offset,
+                passwd=item.passwd,
+            )
+            self.tracker.add(item.session_id, item.timeout, now)
+            self._submit(PendingWrite(header, created, WriteKind.CREATE_SESSION), None)
+            return
+        self.tracker.touch(item.session_id, now)
+        op, request, error = item.op, None, item.error
+        if item.frame and not error:
+            try:
+                if decode_request_header(item.frame[4:]).type != op:
+                    raise CodecError("forwarded op does not match its frame")
+                request = decode_request(op, item.frame[4:], 8)
+            except CodecError:
+                error = ErrorCode.MARSHALLINGERROR
+        if op == OpCode.CLOSE_SESSION:
+            self.tracker.set_closing(item.session_id)
+        header, txn = self._prepare(
+            item.session_id, item.cxid, op, request, error, item.identities, now
+        )
+        self._submit(PendingWrite(header, txn, WriteKind.REQUEST, None, item.cxid, op, now), None)
+
+    def touch_sessions(self, payload: bytes, now: int) -> None:
+        """Leader: sessions a learner reported active."""
+        for session_id in decode_touches(payload):
+            self.tracker.touch(session_id, now)
+
+    def take_touches(self) -> bytes:
+        """Learner: the sessions active since the last call, for the next ping."""
+        payload = encode_touches(self.touched)
+        self.touched = set()
+        return payload
+
+    def sync_reply(self, payload: bytes, now: int) -> None:
+        """Learner: the leader answered a client's sync; everything before it is applied."""
+        key = decode_sync(payload)
+        if key is None:
+            return
+        write = self.queue.pending_sync(*key)
+        if write is None or write.conn is None:
+            return
+        conn = write.conn
+        conn.outstanding -= 1
+        if conn.is_open and isinstance(write.request, SyncRequest):
+            conn.send_reply(write.xid, self.tree.last_zxid, 0, SyncResponse(write.request.path))
+            self.answered(conn, self.tree.last_zxid, write.received_ms, now)
+        self._release(conn.session_id, write, now)
+
     # --- commits ----------------------------------------------------------------------------
 
     def committed(self, zxid: int, now: int) -> None:
-        """Apply every pending write with a zxid up to ``zxid``, in order."""
+        """Standalone: apply every pending write with a zxid up to ``zxid``, in order."""
         while True:
             write = self.queue.pop_committed(zxid)
             if write is None:
                 return
-            self._apply(write, now)
+            assert write.header is not None
+            assert write.txn is not None
+            self._apply(write, write.header, write.txn, now)
 
-    def _apply(self, write: PendingWrite, now: int) -> None:
-        header = write.header
-        result = self.tree.apply(header, write.txn)
+    def apply_committed(self, header: TxnHeader, txn: Txn, now: int) -> None:
+        """Ensemble: apply a committed txn, answering its writer if it is ours."""
+        self._apply(self.queue.match(header), header, txn, now)
+
+    def _apply(self, write: PendingWrite | None, header: TxnHeader, txn: Txn, now: int) -> None:
+        result = self.tree.apply(header, txn)
         self.view.applied(header.zxid)
         self.stats.txns_applied += 1
         if result.triggers:
             self._fire(result.triggers)
-        conn = write.conn
-        kind = write.kind
-        if kind is WriteKind.CREATE_SESSION:
-            if conn is not None and conn.is_open:
-                self._established(conn, now)
+        session_id = header.session_id
+        if header.type == OpCode.CREATE_SESSION and isinstance(txn, CreateSessionTxn):
+            if not self.tracker.is_open(session_id):
+                self.tracker.add(session_id, txn.timeout, now)
+            if write is not None and write.conn is not None:
+                self._release(session_id, write, now)
+                if write.conn.is_open:
+                    self._established(write.conn, now)
             return
-        if kind in (WriteKind.CLOSE_SESSION, WriteKind.EXPIRE_SESSION):
-            session_id = header.session_id
+        if header.type == OpCode.CLOSE_SESSION:
             self.tracker.remove(session_id)
             owner = self.session_conns.pop(session_id, None)
-            if kind is WriteKind.EXPIRE_SESSION:
-                if owner is not None:
-                    owner.close("session expired")
-                return
-        if conn is None:
+            if owner is not None and (write is None or write.conn is not owner):
+                owner.close("session expired")
+        if write is None or write.conn is None:
             return
+        conn = write.conn
         conn.outstanding -= 1
         if conn.is_open:
             err, body = write_response(write.op, result)
             conn.send_reply(write.xid, header.zxid, err, body)
-            self._answered(conn, header.zxid, write.received_ms, now)
-            if kind is WriteKind.CLOSE_SESSION:
+            self.answered(conn, header.zxid, write.received_ms, now)
+            if write.kind is WriteKind.CLOSE_SESSION:
                 conn.close("session closed")
-        for held in self.queue.release(conn.session_id, write):
+        self._release(conn.session_id, write, now)
+
+    def _release(self, session_id: int, write: PendingWrite, now: int) -> None:
+        for held in self.queue.release(session_id, write):
             if held.conn.is_open:
-                self._answer(held.conn, held.request, now)
+                answer(self, held.conn, held.request, now)
 
     def _fire(self, triggers: tuple[WatchTrigger, ...]) -> None:
         frames: dict[WatchTrigger, bytes] = {}
@@ -435,7 +509,12 @@ class ServerCore:
     # --- time -----------------------------------------------------------------------------
 
     def tick(self, now: int) -> None:
-        """Expire sessions whose bucket is due, and reap containers / TTL nodes when due."""
+        """Expire sessions whose bucket is due, and reap containers / TTL nodes when due.
+
+        Only where writes are prepared (standalone, leader): learners report activity.
+        """
+        if not self.prepares:
+            return
         for session_id in self.tracker.expire(now):
             header, txn = prepare_close_session(
                 self.view, session_id, cxid=0, zxid=self._next_zxid(), time=now + self.wall_offset
@@ -469,30 +548,9 @@ class ServerCore:
     def outstanding(self) -> int:
         return self.queue.outstanding
 
-
-class CoreStats:
-    """Server-wide counters for the four-letter words and metrics."""
-
-    def __init__(self) -> None:
-        self.reset()
-        self.txns_applied = 0
-        self.sessions_expired = 0
-        self.auth_failed = 0
-
-    def reset(self) -> None:
-        self.received = 0
-        self.sent = 0
-        self.min_latency = 0
-        self.max_latency = 0
-        self.total_latency = 0
-        self.latency_count = 0
-
-    def record_latency(self, latency: int) -> None:
-        if self.latency_count == 0 or latency < self.min_latency:
-            self.min_latency = latency
-        self.max_latency = max(self.max_latency, latency)
-        self.total_latency += latency
-        self.latency_count += 1
+    @property
+    def mode(self) -> str:
+        return self.step.kind if self.step is not None else "not serving"
 
 
 def _first_session_id(server_id: int, wall_ms: int) -> int:
@@ -506,4 +564,4 @@ def _signed64(value: int) -> int:
     return value - 2**64 if value >= 2**63 else value
 
 
-__all__ = ["OP_NAMES", "CoreStats", "EventType", "ServerCore"]
+__all__ = ["OP_NAMES", "STANDALONE", "CoreStats", "ServerCore"]

@@ -16,6 +16,7 @@ from collections import deque
 import attrs
 
 from server.client_conn import ClientConnection, Received
+from znode.records import Request
 from znode.txn import Txn, TxnHeader
 
 
@@ -25,19 +26,22 @@ class WriteKind(enum.Enum):
     CLOSE_SESSION = "close_session"  # a client's closeSession
     EXPIRE_SESSION = "expire_session"  # the tracker expired the session
     REAP = "reap"  # container / TTL reaper
+    SYNC = "sync"  # a learner's client sync, waiting for the leader's answer
 
 
 @attrs.define
 class PendingWrite:
-    """A prepared txn waiting for the commit step."""
+    """A write waiting for its commit: prepared here (``header`` and ``txn`` set), or
+    forwarded to the leader (``None``: matched by session and xid when it commits)."""
 
-    header: TxnHeader
-    txn: Txn
+    header: TxnHeader | None
+    txn: Txn | None
     kind: WriteKind
     conn: ClientConnection | None = None
     xid: int = 0
     op: int = 0
     received_ms: int = 0
+    request: Request | None = None
 
 
 @attrs.define
@@ -61,10 +65,51 @@ class CommitQueue:
     held: int = 0
 
     def add_write(self, write: PendingWrite, session_id: int | None) -> None:
-        """Queue a prepared write; ``session_id`` orders it with that session's requests."""
-        self.writes.append(write)
+        """Queue a write; ``session_id`` orders it with that session's requests.
+
+        Writes prepared here also wait in zxid order; forwarded ones only in their
+        session's queue.
+        """
+        if write.header is not None:
+            self.writes.append(write)
         if session_id is not None:
             self.sessions.setdefault(session_id, deque()).append(write)
+
+    def match(self, header: TxnHeader) -> PendingWrite | None:
+        """The pending write a committed txn answers, taken off the queues it waits in."""
+        if self.writes and self.writes[0].header is not None:
+            head = self.writes[0]
+            if head.header is not None and head.header.zxid == header.zxid:
+                return self.writes.popleft()
+        queue = self.sessions.get(header.session_id)
+        if queue:
+            head_item = queue[0]
+            if (
+                isinstance(head_item, PendingWrite)
+                and head_item.header is None
+                and head_item.kind is not WriteKind.SYNC
+                and head_item.xid == header.cxid
+            ):
+                return head_item
+        return None
+
+    def pending_sync(self, session_id: int, xid: int) -> PendingWrite | None:
+        """The learner's sync of that session and xid, if it heads its session queue."""
+        queue = self.sessions.get(session_id)
+        head = queue[0] if queue else None
+        if isinstance(head, PendingWrite) and head.kind is WriteKind.SYNC and head.xid == xid:
+            return head
+        return None
+
+    def clear(self) -> list[Item]:
+        """Drop everything (the server stops serving); returns what was waiting."""
+        items: list[Item] = list(self.writes)
+        for queue in self.sessions.values():
+            items.extend(queue)
+        self.writes.clear()
+        self.sessions.clear()
+        self.held = 0
+        return items
 
     def must_wait(self, session_id: int) -> bool:
         """Whether a new request of the session has to wait behind earlier ones."""
@@ -76,7 +121,8 @@ class CommitQueue:
 
     def pop_committed(self, zxid: int) -> PendingWrite | None:
         """The next pending write if its zxid is at most ``zxid``."""
-        if self.writes and self.writes[0].header.zxid <= zxid:
+        head = self.writes[0].header if self.writes else None
+        if head is not None and head.zxid <= zxid:
             return self.writes.popleft()
         return None
 

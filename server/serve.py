@@ -13,23 +13,23 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import trio
 
-from server.client_port import ClientPort, _Wake
+from server.client_port import ClientPort
+from server.commit_step import StandaloneStep
 from server.config import ServerConfig
 from server.core import ServerCore
 from server.settings import CoreSettings
 from server.status import four_letter_answer
 from server.storage.recovery import recover
 from server.storage.snapshots import SnapshotFile, purge_snapshots
-from server.storage.txn_log import TxnLog, frame_record
+from server.storage.syncer import LogSyncer
+from server.storage.txn_log import TxnLog
+from server.wake import Wake
 from znode.snapshot import iter_snapshot
-from znode.txn import Txn, TxnHeader
-from znode.txn_codec import encode_txn
 
 log = logging.getLogger("zabkeeper.server")
 
@@ -70,32 +70,6 @@ def load_secret(data_dir: Path) -> bytes:
     return secret
 
 
-class LogSyncer:
-    """The standalone commit step: group-commits proposed txns to the log.
-
-    Txns proposed while a batch is being written and fsynced form the next batch, so one
-    fsync covers all of them.
-    """
-
-    def __init__(self, txn_log: TxnLog) -> None:
-        self.log = txn_log
-        self.pending: list[tuple[int, bytes]] = []
-        self._wake = _Wake()
-
-    def propose(self, header: TxnHeader, txn: Txn) -> None:
-        if not self.pending:
-            self._wake.set()
-        self.pending.append((header.zxid, frame_record(encode_txn(header, txn))))
-
-    async def run(self, durable: Callable[[int], None]) -> None:
-        while True:
-            await self._wake.wait()
-            batch, self.pending = self.pending, []
-            if batch:
-                await trio.to_thread.run_sync(self.log.write_batch, batch)
-                durable(batch[-1][0])
-
-
 class Snapshotter:
     """Takes a snapshot every ~snapCount txns, in slices, without stopping clients."""
 
@@ -106,7 +80,7 @@ class Snapshotter:
         self.rng = random.Random()
         self.applied_at_last = core.stats.txns_applied
         self._next = self._threshold()
-        self._wake = _Wake()
+        self._wake = Wake()
         self.last_zxid = 0
         self.taken = 0
 
@@ -137,7 +111,7 @@ class Snapshotter:
         started = time.monotonic()
         out = await trio.to_thread.run_sync(SnapshotFile, data_dir, zxid)
         try:
-            chunks = iter_snapshot(view, zxid)  # type: ignore[arg-type]
+            chunks = iter_snapshot(view, zxid)
             while True:
                 # Encoding runs here, on the tree's thread, a few records at a time; the
                 # file write runs in a worker while clients are served.
@@ -192,7 +166,7 @@ async def serve(
     core = ServerCore(
         core_settings(config),
         recovered.tree,
-        propose=syncer.propose,
+        step=StandaloneStep(syncer.propose, recovered.tree.last_zxid),
         now=clock_ms(),
         wall_offset=wall_offset,
         secret=secret,

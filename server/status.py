@@ -20,6 +20,8 @@ from server.stats import ConnectionStats, ServerStats, SessionEntry
 
 __all__ = ["four_letter_answer", "server_stats"]
 
+_MODES = {"standalone": "standalone", "leader": "leader", "learner": "follower"}
+
 
 def _dir_size(path: Path) -> int:
     try:
@@ -36,7 +38,7 @@ def _open_fds() -> int:
 
 
 def server_stats(
-    core: ServerCore, config: ServerConfig, started_at: float, *, mode: str = "standalone"
+    core: ServerCore, config: ServerConfig, started_at: float, *, mode: str | None = None
 ) -> ServerStats:
     """A snapshot of everything the four-letter words and metrics show."""
     tree = core.tree
@@ -77,7 +79,7 @@ def server_stats(
     log_size = _dir_size(config.data_log_dir)
     return ServerStats(
         version=ZABKEEPER_VERSION,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode or _MODES.get(core.mode, "standalone"),  # type: ignore[arg-type]
         zxid=tree.last_zxid,
         node_count=tree.node_count + 1,  # ZooKeeper counts the root twice
         serving=core.serving,

@@ -419,11 +419,11 @@ def prepare(
 
 
 def prepare_create_session(
-    session_id: int, timeout_ms: int, *, zxid: int, time: int
+    session_id: int, timeout_ms: int, *, zxid: int, time: int, passwd: bytes = b""
 ) -> tuple[TxnHeader, CreateSessionTxn]:
-    """The txn that opens a session with its negotiated timeout."""
+    """The txn that opens a session with its negotiated timeout and its password."""
     header = TxnHeader(session_id, 0, zxid, time, OpCode.CREATE_SESSION)
-    return header, CreateSessionTxn(timeout_ms)
+    return header, CreateSessionTxn(timeout_ms, passwd)
 
 
 def prepare_delete_container(

@@ -15,7 +15,8 @@ Byte grammar (integers big-endian; ``crc32`` is zlib's)::
                                     acl_index:u32 czxid:i64 mzxid:i64 ctime:i64 mtime:i64
                                     version:i32 cversion:i32 aversion:i32
                                     ephemeral_owner:i64 pzxid:i64
-      [3, sessions]                 bin of (session_id:i64 timeout_ms:i32) pairs
+      [3, sessions]                 bin of (session_id:i64 timeout_ms:i32 has_passwd:u8
+                                    passwd:16 bytes) records
       [4, nodes, sessions, acls, last_zxid]
                                     footer: the counts of everything before it and the
                                     tree's ``last_zxid``; the last record of the file.
@@ -75,21 +76,10 @@ _HEADER_BODY = struct.Struct(">4sIq")
 _RECORD = struct.Struct(">II")
 _U32 = struct.Struct(">I")
 _STAT = struct.Struct(">Iqqqqiiiqq")
-_SESSION = struct.Struct(">qi")
-# The stored stat fields in _STAT order (after the ACL index).
-_STAT_FIELDS = attrgetter(
-    *[
-        "czxid",
-        "mzxid",
-        "ctime",
-        "mtime",
-        "version",
-        "cversion",
-        "aversion",
-        "ephemeral_owner",
-        "pzxid",
-    ]
-)
+_SESSION = struct.Struct(">qiB16s")
+# The stored stat fields in _STAT order, after the ACL index.
+_STAT_NAMES = "czxid mzxid ctime mtime version cversion aversion ephemeral_owner pzxid"
+_STAT_FIELDS = attrgetter(*_STAT_NAMES.split())
 
 _ACLS, _NODES, _SESSIONS, _FOOTER = 1, 2, 3, 4
 _BATCH_NODES = 1000
@@ -178,7 +168,17 @@ def iter_snapshot(tree: SnapshotSource, zxid: int) -> Iterator[bytes]:
     sessions = sorted(tree.sessions.items())
     for start in range(0, len(sessions), _BATCH_SESSIONS):
         batch = sessions[start : start + _BATCH_SESSIONS]
-        yield _record(packer, (_SESSIONS, b"".join(_SESSION.pack(*s) for s in batch)))
+        passwords = getattr(tree, "session_passwords", {})
+        yield _record(
+            packer,
+            (
+                _SESSIONS,
+                b"".join(
+                    _SESSION.pack(sid, timeout, sid in passwords, passwords.get(sid, b""))
+                    for sid, timeout in batch
+                ),
+            ),
+        )
     yield _record(packer, (_FOOTER, node_count, len(sessions), len(by_value), tree.last_zxid))
 
 
@@ -405,10 +405,14 @@ class SnapshotLoader:
 
     def _sessions(self, packed: object) -> None:
         if type(packed) is not bytes or not packed or len(packed) % _SESSION.size:
-            raise _Bad("sessions are not packed (id, timeout) pairs")
+            raise _Bad("sessions are not packed (id, timeout, password) records")
         sessions = self._tree.sessions
+        passwords = self._tree.session_passwords
         before = len(sessions)
-        sessions.update(_SESSION.iter_unpack(packed))
+        for sid, timeout, has_passwd, passwd in _SESSION.iter_unpack(packed):
+            sessions[sid] = timeout
+            if has_passwd:
+                passwords[sid] = passwd
         if len(sessions) != before + len(packed) // _SESSION.size:
             raise _Bad("duplicate session id")
 

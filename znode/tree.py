@@ -193,13 +193,15 @@ class DataTree:
         self.ttls: set[str] = set()
         #: session id -> negotiated timeout in ms, for every open session
         self.sessions: dict[int, int] = {}
+        #: session id -> password, for sessions created with one
+        self.session_passwords: dict[int, bytes] = {}
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self._changes = 0  # bumped by every change; the digest cache is keyed by it
         self._digest: tuple[int, int] | None = None  # (changes, digest)
         #: while a snapshot is being written: path -> the node as it was when it began
         #: (None for nodes created since), saved on the first change after it began
-        self._cow: dict[str, Node | None] | None = None
+        self._views: list[dict[str, Node | None]] = []
         if not empty:
             self._add_system_nodes()
 
@@ -301,6 +303,8 @@ class DataTree:
             return self._multi(header, txn)  # type: ignore[arg-type]
         if kind is CreateSessionTxn:
             self.sessions[header.session_id] = txn.timeout  # type: ignore[union-attr]
+            if txn.passwd:  # type: ignore[union-attr]
+                self.session_passwords[header.session_id] = txn.passwd  # type: ignore[union-attr]
             return TxnResult(op, header.zxid)
         if kind is CloseSessionTxn:
             return self._close_session(op, header)
@@ -317,11 +321,9 @@ class DataTree:
             return TxnResult(op, zxid, ErrorCode.NONODE, path)
         if path in nodes:
             return TxnResult(op, zxid, ErrorCode.NODEEXISTS, path)
-        cow = self._cow
-        if cow is not None:
-            if parent_path not in cow:
-                cow[parent_path] = parent.copy()
-            cow.setdefault(path, None)
+        if self._views:
+            self._save(parent_path, parent)
+            self._save(path, None)
         acl = self._acls.setdefault(txn.acl, txn.acl)
         owner = txn.ephemeral_owner
         node = Node(txn.data, acl, zxid, header.time, owner)
@@ -356,12 +358,9 @@ class DataTree:
         slash = path.rfind("/")
         parent_path = path[:slash] or ROOT
         parent = nodes[parent_path]
-        cow = self._cow
-        if cow is not None:
-            if path not in cow:
-                cow[path] = node.copy()
-            if parent_path not in cow:
-                cow[parent_path] = parent.copy()
+        if self._views:
+            self._save(path, node)
+            self._save(parent_path, parent)
         del nodes[path]
         if parent.children is not None:
             parent.children.discard(path[slash + 1 :])
@@ -384,8 +383,8 @@ class DataTree:
         node = self.nodes.get(path)
         if node is None:
             return TxnResult(op, header.zxid, ErrorCode.NONODE, path)
-        if self._cow is not None and path not in self._cow:
-            self._cow[path] = node.copy()
+        if self._views:
+            self._save(path, node)
         node.data = txn.data
         node.version = txn.version
         node.mzxid = header.zxid
@@ -405,8 +404,8 @@ class DataTree:
         node = self.nodes.get(path)
         if node is None:
             return TxnResult(op, header.zxid, ErrorCode.NONODE, path)
-        if self._cow is not None and path not in self._cow:
-            self._cow[path] = node.copy()
+        if self._views:
+            self._save(path, node)
         node.acl = self.intern_acl(txn.acl)
         node.aversion = txn.version
         return TxnResult(op, header.zxid, 0, path, node.stat())
@@ -431,6 +430,7 @@ class DataTree:
         for path in sorted(self.ephemerals.get(session, ())):
             triggers.extend(self._delete(OpCode.DELETE, header.zxid, path).triggers)
         self.sessions.pop(session, None)
+        self.session_passwords.pop(session, None)
         return TxnResult(op, header.zxid, 0, None, None, (), tuple(triggers))
 
     # --- reads ---------------------------------------------------------------------------
@@ -531,15 +531,30 @@ class DataTree:
 
         Copy-on-write: the tree saves a node's old state on its first change after this
         call, so the view costs one list of paths up front and nothing per unchanged node.
-        Call :meth:`FrozenView.release` when done; one view at a time.
+        Several views may be open at once; call :meth:`FrozenView.release` when done.
         """
-        if self._cow is not None:
-            raise RuntimeError("a frozen view is already open")
-        self._cow = {}
-        return FrozenView(self, list(self.nodes), dict(self.sessions), self.last_zxid)
+        saved: dict[str, Node | None] = {}
+        self._views.append(saved)
+        return FrozenView(
+            self,
+            saved,
+            list(self.nodes),
+            dict(self.sessions),
+            dict(self.session_passwords),
+            self.last_zxid,
+        )
 
-    def _thaw(self) -> None:
-        self._cow = None
+    def _save(self, path: str, node: Node | None) -> None:
+        """Before changing ``path``: keep its state for every open view that lacks it."""
+        copy: Node | None = None
+        for saved in self._views:
+            if path not in saved:
+                if node is not None and copy is None:
+                    copy = node.copy()
+                saved[path] = copy
+
+    def _release(self, saved: dict[str, Node | None]) -> None:
+        self._views = [v for v in self._views if v is not saved]
 
     # --- digest --------------------------------------------------------------------------
 
@@ -597,31 +612,38 @@ class FrozenView:
     """The tree at one moment (see :meth:`DataTree.freeze`); has what snapshots read."""
 
     def __init__(
-        self, tree: DataTree, paths: list[str], sessions: dict[int, int], last_zxid: int
+        self,
+        tree: DataTree,
+        saved: dict[str, Node | None],
+        paths: list[str],
+        sessions: dict[int, int],
+        session_passwords: dict[int, bytes],
+        last_zxid: int,
     ) -> None:
         self._tree = tree
+        self._saved = saved
         self._paths = paths
         self.sessions = sessions
+        self.session_passwords = session_passwords
         self.last_zxid = last_zxid
 
     def walk(self) -> Iterator[tuple[str, Node]]:
         """Every (path, node) as of the freeze, parents before children."""
-        tree = self._tree
-        nodes = tree.nodes
+        nodes = self._tree.nodes
+        saved = self._saved
         for path in self._paths:
-            cow = tree._cow
-            saved = cow.get(path, _MISSING) if cow is not None else _MISSING
-            if saved is _MISSING:
+            old = saved.get(path, _MISSING)
+            if old is _MISSING:
                 yield path, nodes[path]
-            elif saved is not None:
-                yield path, saved  # type: ignore[misc]
+            elif old is not None:
+                yield path, old  # type: ignore[misc]
 
     def __len__(self) -> int:
         return len(self._paths)
 
     def release(self) -> None:
-        """Stop saving old states; the view must not be used afterwards."""
-        self._tree._thaw()
+        """Stop saving old states for this view; it must not be used afterwards."""
+        self._tree._release(self._saved)
 
 
 _MISSING = object()

@@ -113,9 +113,11 @@ class ErrorTxn:
 
 @attrs.frozen
 class CreateSessionTxn:
-    """A new session (the session id is the header's) with its negotiated timeout in ms."""
+    """A new session (the session id is the header's) with its negotiated timeout in ms
+    and its password (16 bytes, or empty), which every replica can then check."""
 
     timeout: int
+    passwd: bytes = b""
 
 
 @attrs.frozen

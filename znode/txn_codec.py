@@ -16,7 +16,7 @@ class                     tag  fields
 ``SetACLTxn``             4    path, acl, version
 ``CheckVersionTxn``       5    path, version
 ``ErrorTxn``              6    err
-``CreateSessionTxn``      7    timeout
+``CreateSessionTxn``      7    timeout, passwd
 ``CloseSessionTxn``       8    (none)
 ``MultiTxn``              9    entries: ``[[op, tag, *fields], ...]`` (may nest)
 ========================  ===  =====================================================
@@ -105,7 +105,7 @@ def _fields(txn: Txn) -> tuple[Any, ...]:
     if type(txn) is CheckVersionTxn:
         return (5, txn.path, txn.version)
     if type(txn) is CreateSessionTxn:
-        return (7, txn.timeout)
+        return (7, txn.timeout, txn.passwd)
     if type(txn) is CloseSessionTxn:
         return (8,)
     if type(txn) is MultiTxn:
@@ -255,8 +255,10 @@ def _error(f: tuple[Any, ...], i: int) -> Txn:
 
 
 def _create_session(f: tuple[Any, ...], i: int) -> Txn:
-    (timeout,) = f[i:]
-    return CreateSessionTxn(_i32(timeout))
+    timeout, passwd = f[i:]
+    if type(passwd) is not bytes:
+        raise _Malformed("passwd is not bytes")
+    return CreateSessionTxn(_i32(timeout), passwd)
 
 
 def _close_session(f: tuple[Any, ...], i: int) -> Txn:

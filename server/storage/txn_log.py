@@ -151,6 +151,30 @@ class TxnLog:
         Raises:
             CorruptRecord: a damaged record that is not a torn tail, or zxids out of order.
         """
+        for _, header, txn, _ in self._records(after_zxid, repair=True):
+            yield header, txn
+
+    def replay_raw(self, after_zxid: int) -> Iterator[tuple[int, bytes]]:
+        """(zxid, record body) of every logged txn after ``after_zxid``; repairs a torn tail."""
+        for zxid, _, _, body in self._records(after_zxid, repair=True):
+            yield zxid, body
+
+    def read_after(self, zxid: int, limit: int) -> list[tuple[int, bytes]] | None:
+        """Up to ``limit`` (zxid, body) records after ``zxid``, or ``None`` when the log no
+        longer reaches back to ``zxid`` (older segments were purged)."""
+        segments = list_segments(self.log_dir)
+        if not segments or segments[0][0] > zxid + 1:
+            return None
+        out: list[tuple[int, bytes]] = []
+        for record_zxid, _, _, body in self._records(zxid, repair=False):
+            out.append((record_zxid, body))
+            if len(out) >= limit:
+                break
+        return out
+
+    def _records(
+        self, after_zxid: int, *, repair: bool
+    ) -> Iterator[tuple[int, TxnHeader, Txn, bytes]]:
         segments = list_segments(self.log_dir)
         previous = 0
         for index, (_, path) in enumerate(segments):
@@ -166,15 +190,16 @@ class TxnLog:
                     )
                 previous = header.zxid
                 if header.zxid > after_zxid:
-                    yield header, txn
-            if scan.torn_at is not None:
+                    yield header.zxid, header, txn, body
+            if scan.torn_at is not None and repair:
                 log.warning(
                     "%s: truncating a torn record at offset %d (a write cut short by a crash)",
                     path,
                     scan.torn_at,
                 )
                 self._truncate(path, scan.end)
-        self.last_zxid = previous
+        if repair:
+            self.last_zxid = previous
 
     def _truncate(self, path: Path, end: int) -> None:
         if end < _HEADER.size:
@@ -236,6 +261,36 @@ class TxnLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def truncate_after(self, zxid: int) -> None:
+        """Durably drop every record after ``zxid`` (ZAB's TRUNC); the next batch starts a
+        new segment."""
+        self.close()
+        for first, path in reversed(list_segments(self.log_dir)):
+            if first > zxid:
+                path.unlink()
+                continue
+            scan = SegmentScan(path).scan(last=True)
+            keep = _HEADER.size
+            for offset, body in scan.records:
+                header, _ = decode_txn(body, source=str(path), offset=offset)
+                if header.zxid > zxid:
+                    break
+                keep = offset + _RECORD.size + len(body)
+            self._truncate(path, keep)
+            break
+        _fsync_dir(self.log_dir)
+        self.last_zxid = min(self.last_zxid, zxid)
+        self._roll = True
+
+    def reset(self) -> None:
+        """Durably delete every segment (the state came whole from a snapshot)."""
+        self.close()
+        for _, path in list_segments(self.log_dir):
+            path.unlink()
+        _fsync_dir(self.log_dir)
+        self.last_zxid = 0
+        self._roll = True
 
     # --- retention -----------------------------------------------------------------------
 

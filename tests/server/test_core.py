@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.client_conn import ClientConnection, ConnState
+from server.commit_step import StandaloneStep
 from server.core import ServerCore
 from server.settings import CoreSettings
 from znode.acl import OPEN_ACL_UNSAFE
@@ -48,7 +49,7 @@ class Harness:
         self.core = ServerCore(
             SETTINGS,
             DataTree(),
-            propose=lambda h, t: self.proposed.append((h, t)),
+            step=StandaloneStep(lambda h, t: self.proposed.append((h, t)), 0),
             now=self.now,
             wall_offset=1_700_000_000_000,
             secret=b"k" * 32,

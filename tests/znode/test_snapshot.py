@@ -48,7 +48,12 @@ from znode.txn import (
 
 HEADER_SIZE = 20
 STAT = struct.Struct(">Iqqqqiiiqq")
-SESSION = struct.Struct(">qi")
+SESSION = struct.Struct(">qiB16s")
+
+
+def session(sid: int, timeout: int, passwd: bytes = b"") -> bytes:
+    """One packed session record of the snapshot format."""
+    return SESSION.pack(sid, timeout, bool(passwd), passwd)
 SOURCE = "/data/version-2/snapshot.5"
 SESSIONS = (0x11, 0x22, 0x33)
 ACLS = (
@@ -459,8 +464,8 @@ BAD_RECORDS: dict[str, tuple[Any, str]] = {
     "acl perms float": ([1, 1, [[[1.0, ["world", "anyone"]]]]], "perms"),
     "acl perms big": ([1, 1, [[[2**31, ["world", "anyone"]]]]], "perms"),
     "sessions not bin": ([3, [1, 3000]], "sessions"),
-    "sessions ragged": ([3, SESSION.pack(1, 3000)[:-1]], "sessions"),
-    "session duplicate": ([3, SESSION.pack(1, 3000) * 2], "duplicate session"),
+    "sessions ragged": ([3, session(1, 3000)[:-1]], "sessions"),
+    "session duplicate": ([3, session(1, 3000) * 2], "duplicate session"),
     "footer counts": ([4, 2, 0, 1, 9], "footer counts"),
     "footer bool count": ([4, True, 0, 1, 9], "footer counts"),
     "footer zxid float": ([4, 1, 0, 1, 9.5], "last_zxid"),
@@ -475,7 +480,7 @@ def test_well_framed_but_malformed_records(body: Any, match: str) -> None:
 
 
 def test_a_crafted_file_loads_when_well_formed() -> None:
-    blob, _ = craft([2, ["/a"], [None], stat(zxid=3)], [3, SESSION.pack(7, 3000)], [4, 2, 1, 1, 9])
+    blob, _ = craft([2, ["/a"], [None], stat(zxid=3)], [3, session(7, 3000)], [4, 2, 1, 1, 9])
     loaded = load(blob)
     assert loaded.tree.nodes["/a"].data is None
     assert loaded.tree.sessions == {7: 3000}
@@ -544,3 +549,14 @@ def test_feed_leaves_a_disabled_gc_disabled(small: bytes) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_session_passwords_survive_a_snapshot() -> None:
+    tree = DataTree()
+    tree.apply(TxnHeader(0x11, 0, 1, 0, OpCode.CREATE_SESSION), CreateSessionTxn(4000, b"p" * 16))
+    tree.apply(TxnHeader(0x22, 0, 2, 0, OpCode.CREATE_SESSION), CreateSessionTxn(5000))
+    out = io.BytesIO()
+    write_snapshot(tree, 2, out)
+    loaded = read_snapshot(io.BytesIO(out.getvalue()), "mem").tree
+    assert loaded.sessions == {0x11: 4000, 0x22: 5000}
+    assert loaded.session_passwords == {0x11: b"p" * 16}
