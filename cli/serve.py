@@ -55,6 +55,8 @@ def serve_command(config_path: Path | None, no_fsync: bool, verbose: bool, **fla
     except OSError as exc:
         click.echo(f"error: cannot read {config_path}: {exc.strerror}", err=True)
         sys.exit(2)
+    if not loaded.config.is_standalone:
+        configure_logging(verbose=verbose, server_id=loaded.config.my_id)
     log = logging.getLogger("zabkeeper.server")
     for warning in loaded.warnings:
         log.warning("%s", warning)
@@ -86,11 +88,15 @@ def _first_reason(exc: BaseException) -> str | None:
 
 
 async def _run(config: ServerConfig) -> None:
+    from server.quorum_loop import QuorumServer
     from server.serve import serve
 
     async with trio.open_nursery() as nursery:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            nursery.start_soon(serve, config)
+            if config.is_standalone:
+                nursery.start_soon(serve, config)
+            else:
+                nursery.start_soon(QuorumServer(config).run)
             async for signum in signals:
                 logging.getLogger("zabkeeper.server").info(
                     "received %s, shutting down", signal.Signals(signum).name

@@ -25,6 +25,10 @@ class LogSyncer:
         self.pending: list[tuple[int, bytes]] = []
         self._ops: list[tuple[str, int, trio.Event]] = []
         self._wake = Wake()
+        #: bumped by every truncation or reset: a durability report carries the generation
+        #: it was made in, so one from before a truncation is never taken for after it
+        self.generation = 0
+        self.wants_generation = False
 
     def append(self, zxid: int, body: bytes) -> None:
         """Queue an encoded txn for the next batch."""
@@ -52,17 +56,26 @@ class LogSyncer:
         self._wake.set()
         await done.wait()
 
-    async def run(self, durable: Callable[[int], None]) -> None:
-        """Write batches forever; ``durable(zxid)`` after each fsync."""
+    async def run(self, durable: Callable[..., None]) -> None:
+        """Write batches forever; ``durable(zxid)`` after each fsync.
+
+        ``durable`` is called as ``durable(zxid)`` or, when it accepts a ``generation``
+        keyword, ``durable(zxid, generation=g)``.
+        """
         while True:
             await self._wake.wait()
             while self.pending or self._ops:
                 batch, self.pending = self.pending, []
                 if batch:
+                    generation = self.generation
                     await trio.to_thread.run_sync(self.log.write_batch, batch)
-                    durable(batch[-1][0])
+                    if self.wants_generation:
+                        durable(batch[-1][0], generation=generation)
+                    else:
+                        durable(batch[-1][0])
                 if self._ops and not self.pending:
                     kind, zxid, done = self._ops.pop(0)
+                    self.generation += 1
                     if kind == "truncate":
                         await trio.to_thread.run_sync(self.log.truncate_after, zxid)
                     else:
