@@ -318,13 +318,18 @@ def monitor_values(stats: ServerStats) -> tuple[tuple[str, MonitorValue], ...]:
         }
     if stats.quorum_size is not None:
         values["quorum_size"] = stats.quorum_size
+    tail: list[tuple[str, MonitorValue]] = []
+    if stats.mode == "leader":
+        # ZooKeeper's docs (and older servers) name the learner count zk_followers;
+        # monitoring scripts still look for it beside zk_learners.
+        tail.append(("followers", stats.learners or 0))
     head: list[tuple[str, MonitorValue]] = [
         ("version", stats.version),
         ("server_state", stats.mode),
     ]
     if stats.peer_state is not None:
         head.append(("peer_state", stats.peer_state))
-    return (*head, *((key, values[key]) for key in _MNTR_ORDER if key in values))
+    return (*head, *((key, values[key]) for key in _MNTR_ORDER if key in values), *tail)
 
 
 def _mntr(stats: ServerStats) -> str:

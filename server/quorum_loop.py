@@ -35,7 +35,7 @@ from server.peer_links import (
     SnapshotReceived,
 )
 from server.serve import Running, Snapshotter, core_settings, load_secret
-from server.status import four_letter_answer
+from server.status import QuorumInfo, four_letter_answer
 from server.storage.epochs import write_epochs
 from server.storage.recovery import recover_member
 from server.storage.snapshots import SnapshotFile
@@ -109,6 +109,7 @@ class QuorumServer:
         self.peer: Peer
         self.role = RoleChange(Role.LOOKING, Phase.ELECTION, None, 0)
         self._kicked = False
+        self._became_leader = time.time()
 
     def clock_ms(self) -> int:
         return int(trio.current_time() * 1000)
@@ -151,7 +152,9 @@ class QuorumServer:
         self.port = ClientPort(
             self.core,
             clock_ms=self.clock_ms,
-            four_letter=lambda word: four_letter_answer(word, self.core, config, started_at),
+            four_letter=lambda word: four_letter_answer(
+                word, self.core, config, started_at, self.quorum_info
+            ),
             max_per_ip=config.max_client_cnxns,
             handshake_timeout=config.sessionless_cnxn_timeout_ms / 1000,
             outstanding_limit=config.global_outstanding_limit,
@@ -189,6 +192,36 @@ class QuorumServer:
             )
             task_status.started(Running(bound))
             await self._loop()
+
+    def quorum_info(self) -> QuorumInfo:
+        """This member's role for srvr / mntr, and its learners when it leads."""
+        from zab.leading import Leading
+
+        peer = self.peer
+        role = peer.role_state
+        mode = {Role.LEADING: "leader", Role.OBSERVING: "observer"}.get(peer.role, "follower")
+        state = {
+            Role.LEADING: "leading",
+            Role.FOLLOWING: "following",
+            Role.OBSERVING: "observing",
+            Role.LOOKING: "looking",
+        }[peer.role]
+        info = QuorumInfo(
+            mode=mode,
+            peer_state=f"{state} - {peer.phase.value}",
+            quorum_size=len(peer.config.voters),
+        )
+        if isinstance(role, Leading):
+            learners = list(role.learners.values())
+            info = attrs.evolve(
+                info,
+                learners=len(learners),
+                synced_followers=sum(1 for x in learners if x.synced and not x.observer),
+                synced_observers=sum(1 for x in learners if x.synced and x.observer),
+                pending_syncs=sum(1 for x in learners if not x.synced),
+                leader_uptime_ms=int((time.time() - self._became_leader) * 1000),
+            )
+        return info
 
     def _durable(self, zxid: int, *, generation: int) -> None:
         self.deliver(LogSynced(zxid, generation))
@@ -291,6 +324,8 @@ class QuorumServer:
             change.epoch,
             self.peer.history.last_zxid,
         )
+        if change.role is Role.LEADING and before.role is not Role.LEADING:
+            self._became_leader = time.time()
         if serving and (not was_serving or before.role is not change.role):
             step: Any = (
                 LeaderStep(self.peer, self.kick)

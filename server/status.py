@@ -11,7 +11,10 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import attrs
 
 from server.config import ServerConfig
 from server.core import ServerCore
@@ -37,8 +40,27 @@ def _open_fds() -> int:
         return 0
 
 
+@attrs.frozen(kw_only=True)
+class QuorumInfo:
+    """An ensemble member's side of the status: its role and, on a leader, its learners."""
+
+    mode: str  # leader | follower | observer
+    peer_state: str  # e.g. "leading - broadcast"
+    quorum_size: int
+    learners: int | None = None
+    synced_followers: int | None = None
+    synced_observers: int | None = None
+    pending_syncs: int | None = None
+    leader_uptime_ms: int | None = None
+
+
 def server_stats(
-    core: ServerCore, config: ServerConfig, started_at: float, *, mode: str | None = None
+    core: ServerCore,
+    config: ServerConfig,
+    started_at: float,
+    *,
+    mode: str | None = None,
+    quorum: QuorumInfo | None = None,
 ) -> ServerStats:
     """A snapshot of everything the four-letter words and metrics show."""
     tree = core.tree
@@ -77,9 +99,9 @@ def server_stats(
     soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     data_size = _dir_size(config.data_dir)
     log_size = _dir_size(config.data_log_dir)
-    return ServerStats(
+    stats_value = ServerStats(
         version=ZABKEEPER_VERSION,
-        mode=mode or _MODES.get(core.mode, "standalone"),  # type: ignore[arg-type]
+        mode=mode or (quorum.mode if quorum else _MODES.get(core.mode, "standalone")),  # type: ignore[arg-type]
         zxid=tree.last_zxid,
         node_count=tree.node_count + 1,  # ZooKeeper counts the root twice
         serving=core.serving,
@@ -136,9 +158,27 @@ def server_stats(
         ephemerals={sid: sorted(paths) for sid, paths in tree.ephemerals.items()},
         digest_log=((tree.last_zxid, tree.digest()),),
     )
+    if quorum is None:
+        return stats_value
+    return attrs.evolve(
+        stats_value,
+        peer_state=quorum.peer_state,
+        quorum_size=quorum.quorum_size,
+        learners=quorum.learners,
+        synced_followers=quorum.synced_followers,
+        synced_observers=quorum.synced_observers,
+        pending_syncs=quorum.pending_syncs,
+        leader_uptime_ms=quorum.leader_uptime_ms,
+    )
 
 
-def four_letter_answer(word: str, core: ServerCore, config: ServerConfig, started_at: float) -> str:
+def four_letter_answer(
+    word: str,
+    core: ServerCore,
+    config: ServerConfig,
+    started_at: float,
+    quorum: Callable[[], QuorumInfo] | None = None,
+) -> str:
     """The text answering a four-letter word on the client port."""
     if word == "telnet close":
         return ""
@@ -149,4 +189,5 @@ def four_letter_answer(word: str, core: ServerCore, config: ServerConfig, starte
             conn.reset_stats()
     elif word == "srst":
         core.stats.reset()
-    return render(word, server_stats(core, config, started_at))
+    info = quorum() if quorum is not None else None
+    return render(word, server_stats(core, config, started_at, quorum=info))

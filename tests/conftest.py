@@ -13,6 +13,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sim-seeds", type=int, default=300, help="how many seeds to run (from 1)")
     group.addoption("--sim-first", type=int, default=1, help="first seed of the run")
     group.addoption("--sim-steps", type=int, default=None, help="fault steps per seed")
+    parser.addoption(
+        "--rewrite-transcripts",
+        action="store_true",
+        help="regenerate the expected output of tests/zab/scripts/*.txt instead of comparing",
+    )
 
 
 @pytest.fixture

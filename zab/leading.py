@@ -85,7 +85,9 @@ class Leading:
         self.epoch: int | None = None
         self.learners: dict[int, LearnerProgress] = {}
         self.epoch_acks: set[int] = {peer.config.my_id}
-        self.newleader_acks: set[int] = {peer.config.my_id}
+        # The leader counts for NEWLEADER, and makes the epoch current, only once its own
+        # log is durable: it may have been elected on appends still waiting for fsync.
+        self.newleader_acks: set[int] = set()
         self.in_flight: deque[InFlight] = deque()
         self.quorum_committed = peer.history.committed
         self.counter = 0
@@ -154,6 +156,13 @@ class Leading:
     def on_synced(self) -> None:
         if self.phase is Phase.BROADCAST:
             self._try_commit()
+        elif self.phase is Phase.DISCOVERY:
+            self._maybe_finish_discovery()
+        else:
+            self._maybe_finish_sync()
+
+    def _own_log_durable(self) -> bool:
+        return self.peer.synced_zxid >= self.peer.history.last_zxid
 
     def on_packet(self, sender: int, message: Message) -> None:
         if isinstance(message, FollowerInfo):
@@ -232,7 +241,7 @@ class Leading:
     def _maybe_finish_discovery(self) -> None:
         if self.phase is not Phase.DISCOVERY or self.epoch is None:
             return
-        if not has_quorum(self.epoch_acks, self._voters()):
+        if not has_quorum(self.epoch_acks, self._voters()) or not self._own_log_durable():
             return
         self.peer.set_epochs(current=self.epoch)
         self.elapsed = 0
@@ -291,9 +300,11 @@ class Leading:
         self._try_commit()
 
     def _maybe_finish_sync(self) -> None:
-        if self.phase is not Phase.SYNCHRONIZATION or not has_quorum(
-            self.newleader_acks, self._voters()
-        ):
+        if self.phase is not Phase.SYNCHRONIZATION:
+            return
+        if self._own_log_durable():
+            self.newleader_acks.add(self.peer.config.my_id)
+        if not has_quorum(self.newleader_acks, self._voters()):
             return
         peer = self.peer
         # A quorum holds the leader's history: all of it is committed now.

@@ -45,7 +45,7 @@ class SimOptions:
             heal_rate=rng.choice([0.02, 0.05]),
             crash_rate=rng.choice([0.0, 0.001, 0.004, 0.01]),
             restart_rate=rng.choice([0.02, 0.1]),
-            fsync_max=rng.randint(1, 8),
+            fsync_max=rng.choice([rng.randint(1, 8), rng.randint(1, 8), 40, 150]),
             client_rate=rng.choice([0.05, 0.2, 0.5]),
             fault_steps=steps if steps is not None else rng.randint(1500, 4000),
             calm_steps=3000,
