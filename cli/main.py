@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.ensemble import ensemble_command
 from cli.serve import serve_command
 from znode.version import __version__
 
@@ -16,6 +17,7 @@ def main() -> None:
 
 
 main.add_command(serve_command)
+main.add_command(ensemble_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
