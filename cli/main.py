@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.ask import four_command, status_command
 from cli.ensemble import ensemble_command
 from cli.serve import serve_command
 from znode.version import __version__
@@ -18,6 +19,8 @@ def main() -> None:
 
 main.add_command(serve_command)
 main.add_command(ensemble_command)
+main.add_command(four_command)
+main.add_command(status_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
