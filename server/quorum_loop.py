@@ -110,6 +110,7 @@ class QuorumServer:
         self.role = RoleChange(Role.LOOKING, Phase.ELECTION, None, 0)
         self._kicked = False
         self._became_leader = time.time()
+        self._serving = trio.Event()
 
     def clock_ms(self) -> int:
         return int(trio.current_time() * 1000)
@@ -192,6 +193,10 @@ class QuorumServer:
             )
             task_status.started(Running(bound))
             await self._loop()
+
+    async def wait_serving(self) -> None:
+        """Return once this member serves clients (it is in broadcast)."""
+        await self._serving.wait()
 
     def quorum_info(self) -> QuorumInfo:
         """This member's role for srvr / mntr, and its learners when it leads."""
@@ -333,8 +338,10 @@ class QuorumServer:
                 else LearnerStep(self.peer, self.kick)
             )
             self.core.set_step(step, now)
+            self._serving.set()
         elif was_serving and not serving:
             self.core.set_step(None, now)
+            self._serving = trio.Event()
 
     async def _install_snapshot(self, event: SnapshotReceived, now: int) -> None:
         loaded = event.loaded
