@@ -200,9 +200,10 @@ class Leading:
         self.newleader_acks.discard(sender)
         if self.epoch is None:
             self._maybe_establish_epoch()
-        elif info.accepted_epoch >= self.epoch:
+        elif info.accepted_epoch > self.epoch:
             # It promised a newer epoch (from a leader that never established): it can
             # never join ours. A new election moves the whole ensemble past that epoch.
+            # An equal epoch is a member of ours reconnecting: it simply rejoins.
             self._step_down(f"learner {sender} accepted epoch {info.accepted_epoch}")
         else:
             self._send(learner, LeaderInfo(learner.attempt, self.epoch))
