@@ -152,6 +152,15 @@ class PeerLinks:
         link.push(chunks)
         return True
 
+    def drop_quorum_links(self, reason: str) -> None:
+        """Close every quorum link, so learners notice at once rather than by timeout.
+
+        The links come back by themselves (the connecting side redials), fresh and empty.
+        """
+        for (_peer, kind), link in list(self.links.items()):
+            if kind == QUORUM:
+                link.close(reason)
+
     def connected(self, peer: int) -> bool:
         return (peer, QUORUM) in self.links
 

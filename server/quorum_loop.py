@@ -149,6 +149,7 @@ class QuorumServer:
             wall_offset=wall_offset,
             secret=secret,
         )
+        self._publish_membership()
         started_at = time.time()
         self.port = ClientPort(
             self.core,
@@ -194,6 +195,10 @@ class QuorumServer:
             task_status.started(Running(bound))
             await self._loop()
 
+    def _publish_membership(self) -> None:
+        text = self.config.membership_text().encode()
+        self.core.tree.set_config(text, 0, int(time.time() * 1000))
+
     async def wait_serving(self) -> None:
         """Return once this member serves clients (it is in broadcast)."""
         await self._serving.wait()
@@ -223,7 +228,7 @@ class QuorumServer:
                 learners=len(learners),
                 synced_followers=sum(1 for x in learners if x.synced and not x.observer),
                 synced_observers=sum(1 for x in learners if x.synced and x.observer),
-                pending_syncs=sum(1 for x in learners if not x.synced),
+                pending_syncs=len(role.pending_syncs),
                 leader_uptime_ms=int((time.time() - self._became_leader) * 1000),
             )
         return info
@@ -331,6 +336,9 @@ class QuorumServer:
         )
         if change.role is Role.LEADING and before.role is not Role.LEADING:
             self._became_leader = time.time()
+        if before.role is Role.LEADING and change.role is not Role.LEADING:
+            # Followers would otherwise wait out syncLimit before looking for a new leader.
+            self.links.drop_quorum_links("this server stopped leading")
         if serving and (not was_serving or before.role is not change.role):
             step: Any = (
                 LeaderStep(self.peer, self.kick)
@@ -347,6 +355,7 @@ class QuorumServer:
         loaded = event.loaded
         log.info("installing a snapshot at 0x%x from server %d", event.zxid, event.sender)
         self.core.install_tree(loaded.tree, now)
+        self._publish_membership()
         view = loaded.tree.freeze()
         try:
             out = await trio.to_thread.run_sync(SnapshotFile, self.config.data_dir, event.zxid)
