@@ -255,6 +255,15 @@ class ServerConfig:
         """This server's own ``server.N`` entry, if any."""
         return next((spec for spec in self.servers if spec.id == self.my_id), None)
 
+    @property
+    def membership(self) -> tuple[str, ...]:
+        """The ``server.N=...`` lines every member publishes, as ZooKeeper writes them."""
+        return tuple(f"server.{spec.id}={spec.zoo_cfg_value()}" for spec in self.servers)
+
+    def membership_text(self) -> str:
+        """What ``/zookeeper/config`` holds in an ensemble: the lines, then the version."""
+        return "".join(f"{line}\n" for line in self.membership) + "version=0"
+
 
 def _check_servers(config: ServerConfig) -> None:
     """Cross-field rules on ``servers``, ``my_id`` and the client address."""

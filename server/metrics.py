@@ -55,7 +55,7 @@ _HELP = {
     "learners": "Connected followers and observers (leader only).",
     "synced_followers": "Followers in sync (leader only).",
     "synced_observers": "Observers in sync (leader only).",
-    "pending_syncs": "Learner syncs in progress (leader only).",
+    "pending_syncs": "Client syncs waiting at the leader (leader only).",
     "leader_uptime": "Time since this server became leader (ms).",
 }
 

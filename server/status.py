@@ -160,8 +160,21 @@ def server_stats(
     )
     if quorum is None:
         return stats_value
+    me = config.my_server
+    assert me is not None
     return attrs.evolve(
         stats_value,
+        config=(
+            *stats_value.config,
+            ("initLimit", str(config.init_limit)),
+            ("syncLimit", str(config.sync_limit)),
+            ("electionAlg", "3"),
+            ("electionPort", str(me.election_port)),
+            ("quorumPort", str(me.quorum_port)),
+            ("peerType", "1" if me.is_observer else "0"),
+        ),
+        membership=config.membership,
+        config_version=0,
         peer_state=quorum.peer_state,
         quorum_size=quorum.quorum_size,
         learners=quorum.learners,

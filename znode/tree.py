@@ -216,6 +216,22 @@ class DataTree:
             self.restore_node(path, node)
         self.nodes[CONFIG].aversion = -1
 
+    def set_config(self, data: bytes, version: int, now: int) -> None:
+        """Publish the ensemble membership in ``/zookeeper/config``.
+
+        Each member does this itself when it starts or installs a snapshot; it is not a
+        transaction. As in ZooKeeper the node's data version reads -1 and its mzxid is the
+        configuration's version.
+        """
+        node = self.nodes[CONFIG]
+        if self._views:
+            self._save(CONFIG, node)
+        node.data = data
+        node.version = -1
+        node.mzxid = version
+        node.mtime = now
+        self._changes += 1
+
     # --- building ----------------------------------------------------------------------
 
     def intern_acl(self, acl: tuple[ACL, ...]) -> tuple[ACL, ...]:
@@ -570,7 +586,8 @@ class DataTree:
             return cached[1]
         total = 0
         for path, node in self.nodes.items():
-            total += _node_hash(path, node)
+            if path != CONFIG:  # each member sets it locally, at its own time
+                total += _node_hash(path, node)
         value = total & _MASK64
         self._digest = (self._changes, value)
         return value

@@ -75,3 +75,22 @@ def test_released_view_stops_copying() -> None:
     view.release()
     churn(tree, 10)
     assert tree._views == []
+
+
+def test_publishing_the_membership_is_copy_on_write_and_outside_the_digest() -> None:
+    tree = build()
+    other = build()
+    before = state(tree.walk())
+    view = tree.freeze()
+    tree.set_config(b"server.1=127.0.0.1:1:2:participant\nversion=0", 0, 12345)
+    config = tree.nodes["/zookeeper/config"]
+    assert (config.data, config.version, config.mzxid, config.mtime) == (
+        b"server.1=127.0.0.1:1:2:participant\nversion=0",
+        -1,
+        0,
+        12345,
+    )
+    assert state(view.walk()) == before
+    view.release()
+    # Each member publishes it at its own time; the replicated state is the same.
+    assert tree.digest() == other.digest()

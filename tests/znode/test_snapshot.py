@@ -54,6 +54,8 @@ SESSION = struct.Struct(">qiB16s")
 def session(sid: int, timeout: int, passwd: bytes = b"") -> bytes:
     """One packed session record of the snapshot format."""
     return SESSION.pack(sid, timeout, bool(passwd), passwd)
+
+
 SOURCE = "/data/version-2/snapshot.5"
 SESSIONS = (0x11, 0x22, 0x33)
 ACLS = (
