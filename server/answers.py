@@ -70,7 +70,7 @@ def answer(core: ServerCore, conn: ClientConnection, event: Received, now: int) 
             # WatcherType.fromInt throws, which it answers as MARSHALLINGERROR.
             err = ErrorCode.MARSHALLINGERROR
         elif op == OpCode.CHECK_WATCHES:
-            if not core.watches.contains(request.path, conn.conn_id, request.type):
+            if not core.watches.watched(request.path, request.type):
                 err = ErrorCode.NOWATCHER
         elif not core.watches.remove(request.path, conn.conn_id, request.type):
             err = ErrorCode.NOWATCHER

@@ -8,12 +8,16 @@ request                    table                  mode
 exists / getData           data                   standard (one-shot)
 getChildren(2)             child                  standard (one-shot)
 addWatch PERSISTENT        data and child         persistent
-addWatch PERSISTENT_RECUR  data                   persistent + recursive
+addWatch PERSISTENT_RECUR  data and child         persistent + recursive
 =========================  =====================  ==========================================
 
 One mode per (watcher, path, table): the latest registration replaces an earlier one, as in
-3.8. :meth:`WatchTable.fire` turns the triggers of an applied txn into the events to send,
-one per watcher and (type, path): a delete notifies a watcher once even when it watches the
+3.8 (so a recursive watch added over a persistent one ends its NodeChildrenChanged events:
+recursive watches never get those). checkWatches asks whether *any* connection watches the
+path, as 3.8's WatchManager.containsWatcher does; removeWatches removes the asker's only.
+
+:meth:`WatchTable.fire` turns the triggers of an applied txn into the events to send, one
+per watcher and (type, path): a delete notifies a watcher once even when it watches the
 node in both tables.
 """
 
@@ -84,8 +88,8 @@ class _Table:
             self.recursive -= 1
         return True
 
-    def contains(self, path: str, watcher: Watcher) -> bool:
-        return watcher in self.by_path.get(path, ())
+    def watched(self, path: str) -> bool:
+        return path in self.by_path
 
     def drop_watcher(self, watcher: Watcher) -> None:
         for path in self.by_watcher.pop(watcher, set()):
@@ -141,6 +145,7 @@ class WatchTable:
             self.child.add(path, watcher, WatchMode.PERSISTENT)
         else:
             self.data.add(path, watcher, WatchMode.PERSISTENT_RECURSIVE)
+            self.child.add(path, watcher, WatchMode.PERSISTENT_RECURSIVE)
 
     def fire(self, triggers: Iterable[WatchTrigger]) -> list[tuple[Watcher, WatchTrigger]]:
         """The (watcher, event) pairs to send for an applied txn's triggers, in order."""
@@ -168,13 +173,13 @@ class WatchTable:
             removed = self.data.discard(path, watcher) or removed
         return removed
 
-    def contains(self, path: str, watcher: Watcher, watcher_type: int) -> bool:
-        """checkWatches: whether the watcher has a watch of that type on ``path``."""
+    def watched(self, path: str, watcher_type: int) -> bool:
+        """checkWatches: whether any connection has a watch of that type on ``path``."""
         if watcher_type == WatcherType.CHILDREN:
-            return self.child.contains(path, watcher)
+            return self.child.watched(path)
         if watcher_type == WatcherType.DATA:
-            return self.data.contains(path, watcher)
-        return self.child.contains(path, watcher) or self.data.contains(path, watcher)
+            return self.data.watched(path)
+        return self.child.watched(path) or self.data.watched(path)
 
     def drop_watcher(self, watcher: Watcher) -> None:
         """Forget every watch of a closed connection."""

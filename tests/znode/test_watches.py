@@ -97,17 +97,29 @@ def test_latest_registration_replaces_the_mode() -> None:
     assert table.fire(create("/a/c", "/a")) == [(1, t(CHILDREN, "/a"))]  # child part stays
 
 
-def test_remove_and_contains() -> None:
+def test_remove_takes_the_askers_watches_and_check_asks_about_anyone() -> None:
     table = WatchTable()
     table.add("/a", 1, WatchKind.DATA)
     table.add("/a", 1, WatchKind.CHILD)
-    assert table.contains("/a", 1, WatcherType.DATA)
-    assert not table.contains("/a", 2, WatcherType.ANY)
+    assert table.watched("/a", WatcherType.DATA)
+    assert not table.remove("/a", 2, WatcherType.ANY)  # 2 has none: NOWATCHER
+    assert table.watched("/a", WatcherType.ANY)  # 3.8: someone watches it, that is enough
     assert table.remove("/a", 1, WatcherType.CHILDREN)
     assert not table.remove("/a", 1, WatcherType.CHILDREN)  # NOWATCHER
-    assert table.contains("/a", 1, WatcherType.ANY)
+    assert not table.watched("/a", WatcherType.CHILDREN)
+    assert table.watched("/a", WatcherType.ANY)
     assert table.remove("/a", 1, WatcherType.ANY)
+    assert not table.watched("/a", WatcherType.ANY)
     assert table.fire([t(CHANGED, "/a")]) == []
+
+
+def test_recursive_watch_over_a_persistent_one_ends_children_changed() -> None:
+    table = WatchTable()
+    table.add("/m", 1, WatchKind.PERSISTENT)
+    table.add("/m", 1, WatchKind.PERSISTENT_RECURSIVE)  # replaces the mode in both tables
+    assert table.watched("/m", WatcherType.CHILDREN)
+    assert table.fire(create("/m/x", "/m")) == [(1, t(CREATED, "/m/x"))]
+    assert table.fire(delete("/m/x", "/m")) == [(1, t(DELETED, "/m/x"))]
 
 
 def test_removing_a_recursive_watch_stops_parent_walks() -> None:
