@@ -5,6 +5,12 @@ Usage::
     python benchmarks/loadgen.py --hosts 127.0.0.1:2181 --op get --sessions 8 --outstanding 64
     python benchmarks/loadgen.py --hosts 127.0.0.1:2181 --op set --serial --requests 5000
     python benchmarks/loadgen.py ... --json          # one JSON object on stdout (for the runner)
+    python benchmarks/loadgen.py --hosts 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183 --spread
+
+Sessions go to the first of ``--hosts``; with ``--spread`` they go round-robin over all of
+them (session k to host k mod n, across ``--processes`` too), as clients spread over the
+members of an ensemble. The data nodes are created through the first host, and a spread run
+then waits until every host serves them (a learner may lag its leader by a commit or two).
 
 It speaks the wire protocol directly (it is not a client library): sessions are set up with
 real ConnectRequests, then each session keeps ``--outstanding`` requests in flight. Request
@@ -35,8 +41,9 @@ are closed with closeSession. ``--serial`` is one session with one request at a 
 Any reply with ``err != 0``, a missing reply, an out-of-order xid or a lost connection is an
 error; a run with errors is invalid and the exit status is 1. The report includes the
 generator's own CPU time over the window (``resource.getrusage``), and with
-``--server-pid`` the server's CPU time (``/proc/<pid>/stat``) and the machine's busy share
-(``/proc/stat``), so one can tell whether the generator or the CPU was the limit.
+``--server-pid`` the server's CPU time (``/proc/<pid>/stat``; a comma-separated list of PIDs,
+such as an ensemble's members, is summed) and the machine's busy share (``/proc/stat``), so
+one can tell whether the generator or the CPU was the limit.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from znode.acl import OPEN_ACL_UNSAFE
@@ -65,12 +73,14 @@ from znode.records import (
     CreateRequest,
     GetDataRequest,
     SetDataRequest,
+    SyncRequest,
 )
 
 OPS = ("get", "set", "create", "mix")
 ROOT = "/zkbench"
 DATA_PARENT = f"{ROOT}/data"
 NODEEXISTS = -110
+NONODE = -101
 COUNTER_DIGITS = 10
 
 _FRAME_REPLY = struct.Struct(">iiqi")  # length, xid, zxid, err
@@ -89,6 +99,7 @@ class LoadError(Exception):
 
 
 def parse_hosts(hosts: str) -> list[tuple[str, int]]:
+    """``host:port,host:port,...`` as a list of addresses (a missing host is 127.0.0.1)."""
     out = []
     for item in hosts.split(","):
         host, _, port = item.strip().rpartition(":")
@@ -159,6 +170,28 @@ def _connect_batch(
     return done
 
 
+def connect_spread(
+    addresses: Sequence[tuple[str, int]], count: int, offset: int = 0
+) -> list[tuple[socket.socket, int]]:
+    """Open sessions ``offset`` .. ``offset + count - 1``; session k goes to ``addresses[k % n]``.
+
+    The result is in session order (the session with index ``offset`` first).
+    """
+    n = len(addresses)
+    indexes = range(offset, offset + count)
+    groups: list[list[tuple[socket.socket, int]]] = []
+    try:
+        for j, address in enumerate(addresses):
+            groups.append(connect_sessions(address, sum(1 for k in indexes if k % n == j)))
+    except BaseException:
+        for group in groups:
+            for sock, _ in group:
+                sock.close()
+        raise
+    taken = [iter(group) for group in groups]
+    return [next(taken[k % n]) for k in indexes]
+
+
 def close_session(sock: socket.socket, xid: int = 0x7FFF_0000) -> None:
     """Send closeSession and wait (briefly) for its reply, then close the socket."""
     with contextlib.suppress(OSError, LoadError):
@@ -213,8 +246,12 @@ def schedule(op: str, nodes: int, value: bytes, seed: int) -> list[bytearray]:
     ]
 
 
-def run_pipelined(sock: socket.socket, frames: list[bytes], allowed: tuple[int, ...]) -> None:
-    """Send ``frames`` (xids 1..n) pipelined on one blocking socket; check every reply."""
+def run_pipelined(sock: socket.socket, frames: list[bytes], allowed: tuple[int, ...]) -> list[int]:
+    """Send ``frames`` (xids 1..n) pipelined on one blocking socket; check every reply.
+
+    Returns every reply's error code (0 or one of ``allowed``); raises on any other.
+    """
+    codes = []
     window = 256
     for start in range(0, len(frames), window):
         chunk = frames[start : start + window]
@@ -231,10 +268,22 @@ def run_pipelined(sock: socket.socket, frames: list[bytes], allowed: tuple[int, 
                 raise LoadError(f"setup: reply xid {xid}, expected {start + i + 1}")
             if err and err not in allowed:
                 raise LoadError(f"setup request {start + i} failed with error {err}")
+            codes.append(err)
+    return codes
 
 
-def prepare(address: tuple[str, int], nodes: int, value: bytes, create_parent: str | None) -> None:
-    """Create ``/zkbench``, the data nodes and (for ``create``) a fresh parent; idempotent."""
+def prepare(
+    address: tuple[str, int],
+    nodes: int,
+    value: bytes,
+    create_parent: str | None,
+    visible_at: Sequence[tuple[str, int]] = (),
+) -> None:
+    """Create ``/zkbench``, the data nodes and (for ``create``) a fresh parent; idempotent.
+
+    Then wait until each server of ``visible_at`` serves the last of them (members of an
+    ensemble other than ``address`` apply the commits a little later).
+    """
     ((sock, _),) = connect_sessions(address, 1)
     try:
         paths = [ROOT, DATA_PARENT]
@@ -243,6 +292,24 @@ def prepare(address: tuple[str, int], nodes: int, value: bytes, create_parent: s
         if create_parent:
             frames.append(create_frame(create_parent, b""))
         run_pipelined(sock, [bytes(f) for f in frames], allowed=(NODEEXISTS,))
+    finally:
+        close_session(sock)
+    last = [node_path(nodes - 1)] if nodes else [DATA_PARENT]
+    for other in visible_at:
+        wait_visible(other, last + ([create_parent] if create_parent else []))
+
+
+def wait_visible(address: tuple[str, int], paths: list[str], timeout: float = 30.0) -> None:
+    """Sync, then read ``paths`` on the server at ``address`` until all of them exist."""
+    ((sock, _),) = connect_sessions(address, 1)
+    try:
+        deadline = time.monotonic() + timeout
+        frames = [bytes(encode_request(0, OpCode.SYNC, SyncRequest(ROOT)))]
+        frames += [bytes(get_frame(p)) for p in paths]
+        while any(run_pipelined(sock, frames, allowed=(NONODE,))):
+            if time.monotonic() > deadline:
+                raise LoadError(f"{paths} still missing at {address} after {timeout} s")
+            time.sleep(0.02)
     finally:
         close_session(sock)
 
@@ -299,10 +366,10 @@ def _machine_ticks() -> tuple[int, int]:
 class _Probe:
     """CPU counters read at the start and the end of the measured window."""
 
-    def __init__(self, server_pid: int | None) -> None:
-        self.server_pid = server_pid
+    def __init__(self, server_pids: Sequence[int]) -> None:
+        self.server_pids = tuple(server_pids)
         self.ru = resource.getrusage(resource.RUSAGE_SELF)
-        self.server = _proc_cpu_ticks(server_pid) if server_pid else 0
+        self.server = sum(_proc_cpu_ticks(pid) for pid in self.server_pids)
         self.machine = _machine_ticks()
 
     def since(self, start: _Probe) -> dict[str, float]:
@@ -313,13 +380,13 @@ class _Probe:
         busy = self.machine[0] - start.machine[0]
         total = self.machine[1] - start.machine[1]
         out["machine_busy_frac"] = busy / total if total else 0.0
-        if self.server_pid:
+        if self.server_pids:
             out["server_cpu_s"] = (self.server - start.server) / _CLK_TCK
         return out
 
 
 def run_load(
-    address: tuple[str, int],
+    addresses: Sequence[tuple[str, int]],
     op: str,
     *,
     sessions: int,
@@ -331,15 +398,18 @@ def run_load(
     seed: int,
     create_parent: str,
     session_offset: int = 0,
-    server_pid: int | None = None,
+    server_pids: Sequence[int] = (),
     barrier: Any = None,
 ) -> dict[str, Any]:
-    """Drive ``sessions`` pipelined sessions for warm-up + duration; return raw results."""
+    """Drive ``sessions`` pipelined sessions for warm-up + duration; return raw results.
+
+    Session k (counting from ``session_offset``) talks to ``addresses[k % len(addresses)]``.
+    """
     ring_size = 1
     while ring_size < 2 * outstanding:
         ring_size *= 2
     mask = ring_size - 1
-    conns = connect_sessions(address, sessions)
+    conns = connect_spread(addresses, sessions, session_offset)
     sess: dict[int, Session] = {}
     shared = schedule(op, nodes, value, seed) if op != "create" else []
     for i, (sock, _) in enumerate(conns):
@@ -438,13 +508,13 @@ def run_load(
         calls[0] += 1
         if not measuring and now >= t_measure and sending:
             measuring = True
-            probe_start = _Probe(server_pid)
+            probe_start = _Probe(server_pids)
             t_measure = now
             t_end = now + int(duration * 1e9)
         if sending and now >= t_end:
             sending = False
             measuring = False
-            probe_end = _Probe(server_pid)
+            probe_end = _Probe(server_pids)
             drain_deadline = now + 10 * 10**9
         if not sending:
             if all(s.inflight == 0 for s in sess.values()):
@@ -528,7 +598,7 @@ def run_serial(
     value: bytes,
     seed: int,
     create_parent: str,
-    server_pid: int | None = None,
+    server_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
     """One session, one request at a time (blocking socket)."""
     ((sock, _),) = connect_sessions(address, 1)
@@ -553,7 +623,7 @@ def run_serial(
     t_start = 0
     for i in range(warmup_requests + requests):
         if i == warmup_requests:
-            probe_start = _Probe(server_pid)
+            probe_start = _Probe(server_pids)
             t_start = perf()
         frame = sched[i % len(sched)]
         xid = i + 1
@@ -577,7 +647,7 @@ def run_serial(
         if i >= warmup_requests:
             lat.append(t1 - t0)
     t_window = (perf() - t_start) / 1e9
-    cpu = _Probe(server_pid).since(probe_start) if probe_start else {}
+    cpu = _Probe(server_pids).since(probe_start) if probe_start else {}
     close_session(sock)
     return {
         "count": requests,
@@ -616,7 +686,7 @@ def run_processes(processes: int, sessions: int, kwargs: dict[str, Any]) -> dict
         share = sessions // processes + (1 if p < sessions % processes else 0)
         args = dict(kwargs, sessions=share, session_offset=offset)
         if p:
-            args["server_pid"] = None
+            args["server_pids"] = ()
         offset += share
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_worker, args=(child, barrier, args))
@@ -675,6 +745,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         "sessions": 1 if args.serial else args.sessions,
         "outstanding": 1 if args.serial else args.outstanding,
         "processes": 1 if args.serial else args.processes,
+        "hosts": 1 if args.serial or not args.spread else len(parse_hosts(args.hosts)),
         "window_s": round(window, 3),
         "ops": result["count"],
         "ops_per_s": round(rate, 1),
@@ -714,7 +785,7 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
 def format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"{s['op']} ({s['mode']}: {s['sessions']} sessions x {s['outstanding']} outstanding, "
-        f"{s['processes']} process(es), {s['window_s']} s)",
+        f"{s['processes']} process(es), {s['hosts']} host(s), {s['window_s']} s)",
         f"  {s['ops_per_s']:,.0f} ops/s   p50 {s['p50_ms']:.3f} ms   p99 {s['p99_ms']:.3f} ms   "
         f"p99.9 {s['p999_ms']:.3f} ms   max {s['max_ms']:.3f} ms   ({s['ops']} ops)",
         f"  errors: {s['errors']} {s['error_codes'] or ''} {'; '.join(s['problems'])}".rstrip(),
@@ -734,9 +805,19 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def pid_list(text: str) -> tuple[int, ...]:
+    """``--server-pid``'s value: one PID or several, comma-separated."""
+    return tuple(int(item) for item in text.split(",") if item.strip())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hosts", required=True, help="host:port (the first one is used)")
+    parser.add_argument(
+        "--hosts", required=True, help="host:port[,host:port...] (the first one is used)"
+    )
+    parser.add_argument(
+        "--spread", action="store_true", help="sessions round-robin over all --hosts"
+    )
     parser.add_argument("--op", choices=OPS, default="get")
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--outstanding", type=int, default=64, help="requests in flight/session")
@@ -749,7 +830,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=1000, help="data nodes for get/set/mix")
     parser.add_argument("--value-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--server-pid", type=int, help="report this process's CPU time too")
+    parser.add_argument(
+        "--server-pid",
+        type=pid_list,
+        default=(),
+        help="report this process's CPU time too (PID[,PID...]: their sum)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.outstanding < 1 or args.processes < 1:
@@ -760,17 +846,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    address = parse_hosts(args.hosts)[0]
+    hosts = parse_hosts(args.hosts)
+    address = hosts[0]
+    addresses = hosts if args.spread and not args.serial else [address]
     value = value_bytes(args.value_size)
     create_parent = f"{ROOT}/c-{os.getpid()}-{time.time_ns()}"
     try:
-        prepare(address, args.nodes, value, create_parent if args.op == "create" else None)
+        prepare(
+            address,
+            args.nodes,
+            value,
+            create_parent if args.op == "create" else None,
+            visible_at=addresses[1:],
+        )
         common = {
             "nodes": args.nodes,
             "value": value,
             "seed": args.seed,
             "create_parent": create_parent,
-            "server_pid": args.server_pid,
+            "server_pids": args.server_pid,
         }
         if args.serial:
             result = run_serial(
@@ -783,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             kwargs = dict(
                 common,
-                address=address,
+                addresses=addresses,
                 op=args.op,
                 outstanding=args.outstanding,
                 duration=args.duration,
