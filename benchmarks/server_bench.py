@@ -107,6 +107,12 @@ def server_pid(server: ApacheZooKeeper | ZabkeeperServer) -> int:
     return server.process.pid
 
 
+def server_pids(server: Any) -> str:
+    """``--server-pid`` for the generator: a server's PID, or an ensemble's ``pids``."""
+    pids = getattr(server, "pids", None)
+    return ",".join(map(str, pids)) if pids is not None else str(server_pid(server))
+
+
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS, VmHWM, ... of a process, in KiB."""
     out = {}
@@ -128,7 +134,10 @@ def run_loadgen(
     serial: bool = False,
     duration: float | None = None,
     warmup: float | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """Run ``loadgen.py`` on ``server`` (anything with ``hosts``; see :func:`server_pids`)
+    with the settings of ``args`` plus ``extra`` arguments; return its JSON summary."""
     command = [
         sys.executable,
         str(HERE / "loadgen.py"),
@@ -137,7 +146,7 @@ def run_loadgen(
         "--op",
         op,
         "--server-pid",
-        str(server_pid(server)),
+        server_pids(server),
         "--json",
         "--nodes",
         str(args.nodes),
@@ -163,6 +172,7 @@ def run_loadgen(
             "--warmup",
             str(args.warmup if warmup is None else warmup),
         ]
+    command += extra
     proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     lines = proc.stdout.strip().splitlines()
     try:
@@ -341,6 +351,19 @@ def verdict(ok: bool) -> str:
 
 
 def header_lines(args: argparse.Namespace, zk_version: str) -> list[str]:
+    """The command, versions, machine and settings of this run."""
+    return [
+        *environment_lines(zk_version),
+        f"settings: fsync on (forceSync=yes) for both, tickTime {args.tick_time}, "
+        f"{args.sessions} sessions x {args.outstanding} outstanding, {args.processes} loadgen "
+        f"process(es), {args.duration} s measured after {args.warmup} s warm-up per op, "
+        f"{args.rounds} round(s), serial: {args.serial_requests} requests",
+    ]
+
+
+def environment_lines(zk_version: str) -> list[str]:
+    """The command line, the versions of both servers and the machine."""
+
     def run(cmd: list[str]) -> str:
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=REPO)
@@ -361,22 +384,12 @@ def header_lines(args: argparse.Namespace, zk_version: str) -> list[str]:
         f"Apache ZooKeeper: {zk_version}; {java[0] if java else 'java ?'}",
         f"machine: {os.cpu_count()} CPUs, Linux {platform.release()}, "
         f"load average at start {os.getloadavg()[0]:.2f}",
-        f"settings: fsync on (forceSync=yes) for both, tickTime {args.tick_time}, "
-        f"{args.sessions} sessions x {args.outstanding} outstanding, {args.processes} loadgen "
-        f"process(es), {args.duration} s measured after {args.warmup} s warm-up per op, "
-        f"{args.rounds} round(s), serial: {args.serial_requests} requests",
     ]
 
 
-def report(
-    args: argparse.Namespace, rounds: list[dict[str, Any]], rss: dict[str, Any], log: Any
-) -> tuple[bool, int]:
-    """Print the tables; return (all targets met, number of invalid results)."""
+def count_invalid(rounds: list[dict[str, Any]], log: Any) -> int:
+    """Log and count the results of ``rounds`` that had errors (which makes them invalid)."""
     invalid = 0
-
-    def collect(which: str, key: str, field: str) -> list[float]:
-        return [r[which][key][field] for r in rounds if key in r[which]]
-
     for r in rounds:
         for which in SERVERS:
             for key, value in r[which].items():
@@ -386,12 +399,19 @@ def report(
                         f"INVALID: {which} {key}: {value['errors']} errors "
                         f"{value['error_codes']} {value['problems']}"
                     )
+    return invalid
+
+
+def throughput_table(rounds: list[dict[str, Any]], log: Any, title: str) -> bool:
+    """Log the pipelined ops' medians over ``rounds``, ours beside theirs; return whether
+    every op meets the throughput target."""
+
+    def collect(which: str, key: str, field: str) -> list[float]:
+        return [r[which][key][field] for r in rounds if key in r[which]]
+
     all_met = True
     log("")
-    log(
-        f"Throughput, pipelined ({args.sessions} sessions x {args.outstanding} outstanding; "
-        f"median of {len(rounds)} round(s)); target ours/theirs >= {TARGET_THROUGHPUT}"
-    )
+    log(title)
     log(
         f"{'op':8s} {'ours ops/s':>11s} {'theirs ops/s':>13s} {'ratio':>6s} {'target':>7s}"
         f"   {'ours p50/p99 ms':>17s}   {'theirs p50/p99 ms':>17s}   {'loadgen CPU o/t':>15s}"
@@ -431,6 +451,24 @@ def report(
             f"{', '.join(noisy)}: those ratios reflect the machine's load as much as the "
             "servers (server CPU us/op is the steadier figure)"
         )
+    return all_met
+
+
+def report(
+    args: argparse.Namespace, rounds: list[dict[str, Any]], rss: dict[str, Any], log: Any
+) -> tuple[bool, int]:
+    """Print the tables; return (all targets met, number of invalid results)."""
+    invalid = count_invalid(rounds, log)
+
+    def collect(which: str, key: str, field: str) -> list[float]:
+        return [r[which][key][field] for r in rounds if key in r[which]]
+
+    all_met = throughput_table(
+        rounds,
+        log,
+        f"Throughput, pipelined ({args.sessions} sessions x {args.outstanding} outstanding; "
+        f"median of {len(rounds)} round(s)); target ours/theirs >= {TARGET_THROUGHPUT}",
+    )
     log("")
     log(
         f"Serial latency (1 session, 1 outstanding, {args.serial_requests} requests; median of "
