@@ -12,7 +12,8 @@ Both ensembles are three voting members on 127.0.0.1, started as processes by
 Everything else is each implementation's default; for Apache ZooKeeper that includes leader
 election's ``finalizeWait`` (200 ms: how long a peer waits for a better vote once a quorum
 agrees with its own) and ``cnxTimeout`` (5 s: the connect timeout of election connections),
-which are left alone.
+which are left alone. Its members run with the harness's JVM flags (``-Xmx256m
+-XX:+UseSerialGC``: three JVMs share the machine).
 
 Throughput. Each round starts both ensembles fresh, warms each up (a mixed load, which also
 lets the JVMs compile their hot paths), then runs every load with ``loadgen.py --spread`` on
@@ -303,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         log(
             f"settings: 3-server ensembles, fsync on (forceSync=yes), tickTime {args.tick_time}, "
             f"initLimit {args.init_limit}, syncLimit {args.sync_limit} for both (Apache "
-            f"ZooKeeper's election defaults: finalizeWait 200 ms, cnxTimeout 5000 ms); "
+            f"ZooKeeper's election defaults: finalizeWait 200 ms, cnxTimeout 5000 ms; its JVMs "
+            "-Xmx256m -XX:+UseSerialGC); "
             f"{args.sessions} sessions x {args.outstanding} outstanding spread over the members, "
             f"{args.processes} loadgen process(es), {args.duration} s measured after "
             f"{args.warmup} s warm-up per op, {args.rounds} round(s); "
