@@ -7,6 +7,7 @@ import click
 from cli.ask import four_command, status_command
 from cli.ensemble import ensemble_command
 from cli.serve import serve_command
+from cli.shell import shell_command
 from znode.version import __version__
 
 
@@ -21,6 +22,7 @@ main.add_command(serve_command)
 main.add_command(ensemble_command)
 main.add_command(four_command)
 main.add_command(status_command)
+main.add_command(shell_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
