@@ -43,7 +43,7 @@ async def cmd_add_watch(sh: Shell, parsed: Parsed) -> None:
         kind = kind_for
     path = parsed.args[1]
     check_path(path)
-    await sh.watches.add(await sh.client(path), kind, path)
+    await sh.watches.add_watch(await sh.client(path), path, kind)
     sh.out.json({"path": path, "mode": kind.name})
 
 
@@ -92,12 +92,10 @@ def _server_number(key: str) -> int:
 async def cmd_config(sh: Shell, parsed: Parsed) -> None:
     """config [-c] [-w] [-s]"""
     zk = await sh.client(CONFIG)
-    watch = await sh.watches.add(zk, Kind.DATA, CONFIG) if parsed.has("w") else None
-    if watch is not None and watch.stat is not None and watch.data:
-        data: bytes | None = watch.data
-        stat = watch.stat
+    if parsed.has("w"):
+        data, stat = await sh.watches.get_data(zk, CONFIG, chroot=False)
     else:
-        data, stat = await wire.get_data(zk, CONFIG)
+        data, stat = await wire.get_data(zk, CONFIG, chroot=False)
     text = data_text(data)
     sh.out.line(client_config(text) if parsed.has("c") else text)
     if parsed.has("s"):

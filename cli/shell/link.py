@@ -13,7 +13,8 @@ from collections.abc import Callable
 import trio
 
 import client
-from client import Client, State
+from cli.shell.tap import OnFrame, tapping_opener
+from client import Client, State, parse_hosts
 from client.errors import AuthFailed, ConnectionLoss, ZooKeeperError
 from znode.events import KeeperState
 
@@ -27,6 +28,7 @@ class Link:
         read_only: accept a read-only server.
         on_state: called with the keeper state of every change (connected, disconnected,
             expired), as zkCli's default watcher is.
+        on_frame: called with every frame received, in order (see :mod:`cli.shell.tap`).
     """
 
     def __init__(
@@ -36,11 +38,13 @@ class Link:
         timeout: float,
         read_only: bool,
         on_state: Callable[[KeeperState], None],
+        on_frame: OnFrame,
     ) -> None:
         self.hosts = hosts
         self.timeout = timeout
         self.read_only = read_only
         self.on_state = on_state
+        self.on_frame = on_frame
         self.client: Client | None = None
         self.error: ZooKeeperError | None = None
         self.ready = trio.Event()  # connected, or failed to
@@ -105,6 +109,7 @@ class Link:
             session_timeout=self.timeout,
             connect_timeout=self.timeout,
             read_only=self.read_only,
+            open_stream=tapping_opener(parse_hosts(self.hosts).chroot, self.on_frame),
         ) as zk:
             self.client = zk
             async with zk.states() as states, trio.open_nursery() as nursery:

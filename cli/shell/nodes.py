@@ -12,7 +12,6 @@ from cli.shell.errors import CliError, keeper_message
 from cli.shell.output import data_text, stat_json, stat_lines
 from cli.shell.parse import Parsed
 from cli.shell.tree import java_sorted, subtree
-from cli.shell.watches import Kind
 from client.errors import EphemeralOnLocalSession, InvalidACL, NoNode, ZooKeeperError
 from znode.acl import OPEN_ACL_UNSAFE
 from znode.opcodes import CreateMode
@@ -84,15 +83,8 @@ async def cmd_get(sh: Shell, parsed: Parsed) -> None:
     path = parsed.args[1]
     check_path(path)
     zk = await sh.client(path)
-    watch = await sh.watches.add(zk, Kind.DATA, path) if parsed.has("w") else None
-    if watch is not None and watch.stat is not None:
-        data: bytes | None = watch.data
-        stat = watch.stat
-        if not data:
-            # The watch's read cannot tell null from empty data; ask again.
-            again, again_stat = await wire.get_data(zk, path)
-            if again is None and again_stat.mzxid == stat.mzxid:
-                data = None
+    if parsed.has("w"):
+        data, stat = await sh.watches.get_data(zk, path)
     else:
         data, stat = await wire.get_data(zk, path)
     sh.out.line(data_text(data))
@@ -130,11 +122,10 @@ async def cmd_ls(sh: Shell, parsed: Parsed) -> None:
         sh.out.lines(nodes)
         sh.out.json({"path": path, "nodes": nodes})
         return
-    armed = await sh.watches.add(zk, Kind.CHILD, path) if watch else None
-    if armed is not None and armed.children is not None and armed.stat is not None:
-        children, stat = armed.children, armed.stat
+    if watch:
+        children, stat = await sh.watches.children(zk, path)
     else:
-        children, stat = await zk.children(path, stat=True)
+        children, stat = await wire.children(zk, path)
     names = java_sorted(children)
     sh.out.line("[" + ", ".join(names) + "]")
     if parsed.has("s"):
@@ -147,8 +138,10 @@ async def cmd_stat(sh: Shell, parsed: Parsed) -> None:
     path = parsed.args[1]
     check_path(path)
     zk = await sh.client(path)
-    watch = await sh.watches.add(zk, Kind.EXIST, path) if parsed.has("w") else None
-    stat = watch.stat if watch is not None else await zk.exists(path)
+    if parsed.has("w"):
+        stat = await sh.watches.exists(zk, path)
+    else:
+        stat = await wire.exists(zk, path)
     if stat is None:
         raise CliError.from_zookeeper(NoNode(path=path))
     sh.out.lines(stat_lines(stat))

@@ -20,6 +20,7 @@ from cli.shell.link import Link
 from cli.shell.output import Output
 from cli.shell.parse import split_line
 from cli.shell.table import COMMANDS, LOCAL_USAGE, command_names, usage_lines
+from cli.shell.tap import Frame
 from cli.shell.watches import ShellWatches
 from client import Client
 from client.errors import ConnectionLoss, ZooKeeperError
@@ -83,16 +84,23 @@ class Shell:
     def connect(self, hosts: str) -> None:
         """Start connecting to ``hosts`` (the old session must be closed already)."""
         self.host = hosts
-        self._link = Link(
+        link = Link(
             hosts,
             timeout=self.settings.timeout_ms / 1000,
             read_only=self.settings.read_only,
-            on_state=self._on_state,
+            on_state=lambda state: self._on_state(link, state),
+            on_frame=lambda frame: self._on_frame(link, frame),
         )
-        self._nursery.start_soon(self._link.run)
+        self._link = link
+        self._nursery.start_soon(link.run)
 
-    def _on_state(self, state: KeeperState) -> None:
-        self._events.append((EventType.NONE, state, None))
+    def _on_state(self, link: Link, state: KeeperState) -> None:
+        if link is self._link:
+            self._events.append((EventType.NONE, state, None))
+
+    def _on_frame(self, link: Link, frame: Frame) -> None:
+        if link is self._link:
+            self.watches.on_frame(frame)
 
     async def wait_connected(self) -> None:
         """Wait until the current connection attempt succeeded or failed."""
@@ -143,14 +151,14 @@ class Shell:
     async def close_session(self) -> None:
         """Close the session; the default watcher sees ``Closed``."""
         link, self._link = self._link, None
-        await self.watches.clear()
+        self.watches.clear()
         if link is not None:
             await link.stop()
         self._events.append((EventType.NONE, KeeperState.CLOSED, None))
 
     async def shutdown(self) -> None:
         """Close everything at exit (without reporting it)."""
-        await self.watches.clear()
+        self.watches.clear()
         if self._link is not None:
             await self._link.stop()
 
@@ -162,7 +170,7 @@ class Shell:
 
     async def settle(self) -> None:
         """Print every state and watch event received so far (unless printwatches is off)."""
-        for type_, node in await self.watches.collect():
+        for type_, node in self.watches.take_events():
             self._events.append((type_, KeeperState.SYNC_CONNECTED, node))
         events, self._events = self._events, []
         if not self.print_watches:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cli.shell import wire
-from cli.shell.watches import Kind, ShellWatches
+from cli.shell.watches import ShellWatches
 from client import Client
 from client.errors import NoNode
 from znode.paths import join
@@ -22,8 +22,10 @@ async def subtree(zk: Client, path: str, watches: ShellWatches | None = None) ->
     Raises:
         NoNode: ``path`` does not exist (nodes vanishing meanwhile are skipped).
     """
-    if watches is None or await watches.add(zk, Kind.DATA, path) is None:
+    if watches is None:
         await wire.get_data(zk, path)
+    else:
+        await watches.get_data(zk, path)
     found = [path]
 
     async def visit(node: str) -> None:
@@ -41,8 +43,6 @@ async def subtree(zk: Client, path: str, watches: ShellWatches | None = None) ->
 
 
 async def _children(zk: Client, path: str, watches: ShellWatches | None) -> list[str]:
-    if watches is not None:
-        watch = await watches.add(zk, Kind.CHILD, path)
-        if watch is not None and watch.children is not None:
-            return watch.children
-    return await zk.children(path)
+    if watches is None:
+        return (await wire.children(zk, path))[0]
+    return (await watches.children(zk, path))[0]

@@ -1,33 +1,35 @@
-"""The shell's watches: zkCli's single default watcher, kept as :class:`client.Watch` objects.
+"""The shell's watches, kept as zkCli's single default watcher sees them.
 
 zkCli.sh registers one watcher object for everything, so the Java client's
-``ZKWatchManager`` holds at most one entry per (table, path), and a server notification is
-printed once however many tables it matches. :class:`ShellWatches` keeps the same tables —
-``data`` (get -w), ``exist`` (stat -w), ``child`` (ls -w), ``persistent`` and ``recursive``
-(addWatch) — each entry an open client watch:
+``ZKWatchManager`` holds at most one entry per (table, path) and a notification is printed
+once however many tables it matches. :class:`ShellWatches` keeps the same five tables —
+``data`` (get -w, stat -w on a node), ``exist`` (stat -w on a missing node), ``child``
+(ls -w), ``persistent`` and ``recursive`` (addWatch) — with the Java client's rules:
 
-* a one-shot entry prints its first event and is then dropped (the client would re-arm it;
-  zkCli's watch is spent);
-* persistent entries stay until ``removewatches``;
-* when several entries saw the same notification it is printed once (:func:`merge_events`).
+* a table entry is added (or removed, for removewatches) when the reply arrives, so a
+  notification the server sent before that reply does not see it;
+* a notification removes the one-shot entries it fires (``materialize``) and is printed
+  if any entry matched, persistent ones and recursive ones on an ancestor included.
 
-Events are collected by :meth:`ShellWatches.collect`, which the shell calls after every
-command: the client queues a notification before the reply that follows it, so the events a
-command causes are printed right after its output, in a stable order.
+Watches are set on the server with the reads themselves (:mod:`cli.shell.wire`, watch flag
+on), and frames come from :mod:`cli.shell.tap` in arrival order: notifications, and
+``None`` for each reply. Nothing is printed here; :meth:`ShellWatches.take_events` hands
+out what should be.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
-
-import attrs
+from collections.abc import Callable
 
 from cli.shell import wire
-from client import Client, Watch, WatchKind
+from cli.shell.tap import Frame
+from client import Client
 from client.errors import NoWatcher, ZooKeeperError
 from znode.events import EventType
-from znode.opcodes import WatcherType
+from znode.opcodes import AddWatchMode, WatcherType
+from znode.paths import parent_of
+from znode.stat import Stat
 
 
 class Kind(enum.Enum):
@@ -40,15 +42,6 @@ class Kind(enum.Enum):
     RECURSIVE = "recursive"
 
 
-_CLIENT_KIND = {
-    Kind.DATA: WatchKind.DATA,
-    Kind.EXIST: WatchKind.EXISTS,
-    Kind.CHILD: WatchKind.CHILDREN,
-    Kind.PERSISTENT: WatchKind.PERSISTENT,
-    Kind.RECURSIVE: WatchKind.PERSISTENT_RECURSIVE,
-}
-ONE_SHOT = frozenset({Kind.DATA, Kind.EXIST, Kind.CHILD})
-
 # Which tables removeWatches looks in (ZKWatchManager.containsWatcher) and which it empties.
 _LOOKS_IN: dict[WatcherType, tuple[Kind, ...]] = {
     WatcherType.CHILDREN: (Kind.CHILD, Kind.PERSISTENT, Kind.RECURSIVE),
@@ -58,7 +51,7 @@ _LOOKS_IN: dict[WatcherType, tuple[Kind, ...]] = {
 _REMOVES: dict[WatcherType, tuple[Kind, ...]] = {
     WatcherType.CHILDREN: (Kind.CHILD,),
     WatcherType.DATA: (Kind.DATA, Kind.EXIST),
-    WatcherType.ANY: tuple(Kind),
+    WatcherType.ANY: (Kind.CHILD, Kind.DATA, Kind.EXIST, Kind.PERSISTENT, Kind.RECURSIVE),
 }
 _REMOVED_EVENT = {
     Kind.CHILD: EventType.CHILD_WATCH_REMOVED,
@@ -67,95 +60,144 @@ _REMOVED_EVENT = {
     Kind.PERSISTENT: EventType.PERSISTENT_WATCH_REMOVED,
     Kind.RECURSIVE: EventType.PERSISTENT_WATCH_REMOVED,
 }
+_MODES = {
+    Kind.PERSISTENT: AddWatchMode.PERSISTENT,
+    Kind.RECURSIVE: AddWatchMode.PERSISTENT_RECURSIVE,
+}
 
 Event = tuple[EventType, str]
 
 
-def merge_events(streams: list[list[Event]]) -> list[Event]:
-    """One list of notifications from what several watches saw, each printed once.
-
-    Every stream is in arrival order, and a notification that matched several watches
-    appears in each of their streams; the shortest list that contains every stream in
-    order is what the server sent. Greedy: take the head of the first stream that has one,
-    and consume it from every stream whose head it also is.
-    """
-    queues = [list(stream) for stream in streams if stream]
-    merged: list[Event] = []
-    while queues:
-        head = queues[0][0]
-        merged.append(head)
-        for queue in queues:
-            if queue and queue[0] == head:
-                queue.pop(0)
-        queues = [queue for queue in queues if queue]
-    return merged
-
-
-@attrs.define
-class _Entry:
-    kind: Kind
-    path: str
-    watch: Watch
+def ancestry(path: str) -> list[str]:
+    """``path`` and each of its parents up to ``/`` (Java's ``PathParentIterator.forAll``)."""
+    paths = [path]
+    while path != "/":
+        path = parent_of(path)
+        paths.append(path)
+    return paths
 
 
 class ShellWatches:
-    """The default watcher's registrations on one connection (see the module docstring)."""
+    """The default watcher's tables on one connection (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Kind, str], _Entry] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self._tables: dict[Kind, set[str]] = {kind: set() for kind in Kind}
+        self._frames: list[Frame] = []  # received, not yet applied
+        self._applied = 0  # frames applied before self._frames[0]
+        self._events: list[Event] = []
 
     def paths(self, kind: Kind) -> list[str]:
         """The paths holding a ``kind`` watch, sorted."""
-        return sorted(path for k, path in self._entries if k is kind)
+        return sorted(self._tables[kind])
 
-    async def add(self, zk: Client, kind: Kind, path: str) -> Watch | None:
-        """Arm a ``kind`` watch on ``path``; ``None`` when one is already there.
+    def contains(self, path: str, which: WatcherType) -> bool:
+        """Whether removewatches of ``which`` finds something on ``path``."""
+        return any(path in self._tables[kind] for kind in _LOOKS_IN[which])
 
-        The new watch's arming read is on its ``stat`` / ``data`` / ``children``.
+    # --- frames ------------------------------------------------------------------------------
 
-        Raises:
-            NoNode: a ``data`` or ``child`` watch on a missing node (nothing is armed).
-        """
-        if (kind, path) in self._entries:
-            return None
-        watch = zk.watch(path, _CLIENT_KIND[kind])
-        await watch.__aenter__()
-        self._entries[kind, path] = _Entry(kind, path, watch)
-        return watch
+    def on_frame(self, frame: Frame) -> None:
+        """A frame was received (called by the tap, in arrival order)."""
+        self._frames.append(frame)
 
-    async def _drop(self, key: tuple[Kind, str]) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            await entry.watch.__aexit__(None, None, None)
+    def mark(self) -> int:
+        """A position in the frame stream: take it before sending a request."""
+        return self._applied + len(self._frames)
 
-    async def collect(self) -> list[Event]:
-        """Take every event received so far: spent one-shot watches are dropped."""
-        streams: list[list[Event]] = []
-        for key, entry in list(self._entries.items()):
-            events: list[Event] = []
-            ended = False
-            while entry.watch.queued > 0 and not ended:
+    def _apply(self, count: int) -> None:
+        for frame in self._frames[:count]:
+            if frame is not None:
+                type_, path = frame
                 try:
-                    event = await entry.watch.__anext__()
-                except (StopAsyncIteration, ZooKeeperError):
-                    ended = True
-                    break
-                if event.type is EventType.NONE:
-                    continue  # a reconnect; the shell prints the state change itself
-                events.append((event.type, event.path))
-                ended = entry.kind in ONE_SHOT
-            if ended:
-                await self._drop(key)
-            streams.append(events)
-        return merge_events(streams)
+                    event = EventType(type_)
+                except ValueError:
+                    continue
+                if self._materialize(event, path):
+                    self._events.append((event, path))
+        del self._frames[:count]
+        self._applied += count
+
+    def at_reply(self, mark: int, action: Callable[[], None]) -> None:
+        """Apply the frames up to the reply to the request sent at ``mark``, then ``action``.
+
+        The shell sends one request at a time, so that reply is the first after ``mark``.
+        """
+        start = max(mark - self._applied, 0)
+        reply = next((i for i in range(start, len(self._frames)) if self._frames[i] is None), None)
+        self._apply(len(self._frames) if reply is None else reply + 1)
+        action()
+
+    def _materialize(self, event: EventType, path: str) -> bool:
+        tables = self._tables
+        hit = False
+        if event in (EventType.NODE_CREATED, EventType.NODE_DATA_CHANGED, EventType.NODE_DELETED):
+            for kind in (Kind.DATA, Kind.EXIST):
+                hit |= path in tables[kind]
+                tables[kind].discard(path)
+        if event in (EventType.NODE_CHILDREN_CHANGED, EventType.NODE_DELETED):
+            hit |= path in tables[Kind.CHILD]
+            tables[Kind.CHILD].discard(path)
+        if event not in (
+            EventType.NODE_CREATED,
+            EventType.NODE_DATA_CHANGED,
+            EventType.NODE_DELETED,
+            EventType.NODE_CHILDREN_CHANGED,
+        ):
+            return False
+        recursive = tables[Kind.RECURSIVE]
+        return hit or path in tables[Kind.PERSISTENT] or any(p in recursive for p in ancestry(path))
+
+    def take_events(self) -> list[Event]:
+        """Apply every frame received so far; return the notifications to print."""
+        self._apply(len(self._frames))
+        events, self._events = self._events, []
+        return events
+
+    def clear(self) -> None:
+        """Forget every watch (the connection is going away)."""
+        for table in self._tables.values():
+            table.clear()
+        self._frames.clear()
+        self._events.clear()
+
+    # --- requests that set or remove watches -------------------------------------------------
+
+    def _register(self, kind: Kind, path: str) -> Callable[[], None]:
+        return lambda: self._tables[kind].add(path)
+
+    async def get_data(
+        self, zk: Client, path: str, *, chroot: bool = True
+    ) -> tuple[bytes | None, Stat]:
+        """getData with a watch (a data watch once the node's data is returned)."""
+        mark = self.mark()
+        result = await wire.get_data(zk, path, watch=True, chroot=chroot)
+        self.at_reply(mark, self._register(Kind.DATA, path))
+        return result
+
+    async def exists(self, zk: Client, path: str) -> Stat | None:
+        """exists with a watch: a data watch on a node, an exist watch on a missing one."""
+        mark = self.mark()
+        stat = await wire.exists(zk, path, watch=True)
+        self.at_reply(mark, self._register(Kind.DATA if stat is not None else Kind.EXIST, path))
+        return stat
+
+    async def children(self, zk: Client, path: str) -> tuple[list[str], Stat]:
+        """getChildren with a watch."""
+        mark = self.mark()
+        result = await wire.children(zk, path, watch=True)
+        self.at_reply(mark, self._register(Kind.CHILD, path))
+        return result
+
+    async def add_watch(self, zk: Client, path: str, kind: Kind) -> None:
+        """addWatch: a ``persistent`` or ``recursive`` watch."""
+        mark = self.mark()
+        await wire.add_watch(zk, path, _MODES[kind])
+        self.at_reply(mark, self._register(kind, path))
 
     async def remove(
         self, zk: Client, path: str, which: WatcherType, *, local: bool
     ) -> list[EventType]:
-        """removewatches: drop ``which`` watches on ``path`` here and on the server.
+        """removewatches: drop ``which`` watches on ``path`` on the server and here.
 
         Returns the ``...WatchRemoved`` events the default watcher gets, one per kind of
         table emptied. With ``local`` the local watches go even if the server fails.
@@ -163,25 +205,25 @@ class ShellWatches:
         Raises:
             NoWatcher: no such watch here (or, without ``local``, on the server).
         """
-        if not any((kind, path) in self._entries for kind in _LOOKS_IN[which]):
+        if not self.contains(path, which):
             raise NoWatcher(path=path)
+        removed: list[EventType] = []
+
+        def drop() -> None:
+            for kind in _REMOVES[which]:
+                if path in self._tables[kind]:
+                    self._tables[kind].discard(path)
+                    if _REMOVED_EVENT[kind] not in removed:
+                        removed.append(_REMOVED_EVENT[kind])
+
+        mark = self.mark()
         try:
             await wire.remove_watches(zk, path, which)
         except ZooKeeperError:
             if not local:
+                self.at_reply(mark, lambda: None)
                 raise
-        removed: list[EventType] = []
-        for kind in _REMOVES[which]:
-            if (kind, path) in self._entries:
-                await self._drop((kind, path))
-                if _REMOVED_EVENT[kind] not in removed:
-                    removed.append(_REMOVED_EVENT[kind])
+        self.at_reply(mark, drop)
         if not removed:
             raise NoWatcher(path=path)
         return removed
-
-    async def clear(self) -> None:
-        """Forget every watch (the connection is going away)."""
-        for key in list(self._entries):
-            with contextlib.suppress(ZooKeeperError):
-                await self._drop(key)
