@@ -1,0 +1,55 @@
+"""Servers and clients for the recipe tests.
+
+``recipe_server`` is zabkeeper or Apache ZooKeeper 3.8 (marked ``interop``), each started
+once per test session with tickTime 200 ms, so session timeouts clamp to 0.4-4 s and an
+expired session is noticed quickly. Every test gets a fresh top-level path from ``base``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
+from support.real_server import RealServer
+from support.zabkeeper_proc import ZabkeeperServer
+
+TICK = 200
+SERVERS = ["zabkeeper", pytest.param("zookeeper", marks=pytest.mark.interop)]
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def recipe_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
+    """zabkeeper or Apache ZooKeeper 3.8, started once per test session."""
+    if request.param == "zookeeper":
+        require_apache_zookeeper()
+        theirs = ApacheZooKeeper(tick_time=TICK).start()
+        try:
+            yield RealServer("zookeeper", theirs.hosts, theirs.port)
+        finally:
+            theirs.stop()
+        return
+    ours = ZabkeeperServer(tick_time=TICK).start()
+    try:
+        yield RealServer("zabkeeper", ours.hosts, ours.port)
+    finally:
+        ours.cleanup()
+
+
+@pytest.fixture(scope="session")
+def zabkeeper_server() -> Iterator[RealServer]:
+    """One zabkeeper server for the tests that do not need both kinds."""
+    ours = ZabkeeperServer(tick_time=TICK).start()
+    try:
+        yield RealServer("zabkeeper", ours.hosts, ours.port)
+    finally:
+        ours.cleanup()
+
+
+@pytest.fixture
+def base() -> str:
+    """A fresh top-level path for one test (servers are shared by the session)."""
+    return f"/r{next(_names)}"

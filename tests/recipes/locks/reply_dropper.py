@@ -1,0 +1,124 @@
+"""A TCP proxy that loses the reply to one create: "the create succeeded, the reply did not
+arrive", the failure the recipes' protected (uuid-named) nodes are for.
+
+Clients connect to ``dropper.hosts``; frames are forwarded both ways. ``drop_create(marker)``
+arms it: the next create request whose path contains ``marker`` reaches the server, the
+server applies it and answers, and the proxy then closes the connection instead of
+delivering that answer. The client sees ``ConnectionLoss`` and resumes its session on a new
+connection through the same proxy.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import trio
+
+from znode.opcodes import OpCode
+
+CREATES = {OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL}
+
+
+class _Frames:
+    """Splits a byte stream into length-prefixed frames."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buffer += data
+        frames = []
+        while len(self.buffer) >= 4:
+            (size,) = struct.unpack(">i", self.buffer[:4])
+            if len(self.buffer) < 4 + size:
+                break
+            frames.append(self.buffer[: 4 + size])
+            self.buffer = self.buffer[4 + size :]
+        return frames
+
+
+class ReplyDropper:
+    """Forwards 127.0.0.1:<port> to ``target_port``; loses one create reply when armed."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.dropped = 0
+        self._marker: bytes | None = None
+        self.done = trio.Event()
+
+    @property
+    def hosts(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def drop_create(self, marker: str) -> None:
+        """Lose the reply to the next create whose path contains ``marker``."""
+        self._marker = marker.encode()
+        self.done = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started(self.port)
+        await trio.serve_listeners(self._handle, listeners)
+
+    async def _handle(self, downstream: trio.SocketStream) -> None:
+        doomed: set[int] = set()  # xids whose reply is to be lost
+        try:
+            upstream = await trio.open_tcp_stream("127.0.0.1", self.target_port)
+        except OSError:
+            await trio.aclose_forcefully(downstream)
+            return
+        try:
+            async with trio.open_nursery() as nursery:
+                scope = nursery.cancel_scope
+                nursery.start_soon(self._requests, downstream, upstream, doomed, scope)
+                nursery.start_soon(self._replies, upstream, downstream, doomed, scope)
+        finally:
+            await trio.aclose_forcefully(upstream)
+            await trio.aclose_forcefully(downstream)
+
+    async def _requests(
+        self,
+        source: trio.SocketStream,
+        sink: trio.SocketStream,
+        doomed: set[int],
+        scope: trio.CancelScope,
+    ) -> None:
+        frames, first = _Frames(), True
+        try:
+            while data := await source.receive_some(65536):
+                for frame in frames.feed(data):
+                    if not first and self._marker is not None and len(frame) >= 16:
+                        xid, op, length = struct.unpack(">iii", frame[4:16])
+                        path = frame[16 : 16 + length]
+                        if op in CREATES and self._marker in path:
+                            doomed.add(xid)
+                            self._marker = None
+                    first = False
+                    await sink.send_all(frame)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        scope.cancel()
+
+    async def _replies(
+        self,
+        source: trio.SocketStream,
+        sink: trio.SocketStream,
+        doomed: set[int],
+        scope: trio.CancelScope,
+    ) -> None:
+        frames, first = _Frames(), True
+        try:
+            while data := await source.receive_some(65536):
+                for frame in frames.feed(data):
+                    if not first and struct.unpack(">i", frame[4:8])[0] in doomed:
+                        self.dropped += 1
+                        self.done.set()
+                        scope.cancel()  # close both sides instead of delivering it
+                        return
+                    first = False
+                    await sink.send_all(frame)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        scope.cancel()
