@@ -162,8 +162,12 @@ class ShellWatches:
 
     # --- requests that set or remove watches -------------------------------------------------
 
+    def register(self, kind: Kind, path: str) -> None:
+        """Add a ``kind`` entry for ``path`` now (requests use :meth:`at_reply` for this)."""
+        self._tables[kind].add(path)
+
     def _register(self, kind: Kind, path: str) -> Callable[[], None]:
-        return lambda: self._tables[kind].add(path)
+        return lambda: self.register(kind, path)
 
     async def get_data(
         self, zk: Client, path: str, *, chroot: bool = True
