@@ -62,31 +62,62 @@ async def cmd_remove_watches(sh: Shell, parsed: Parsed) -> None:
     sh.out.json({"path": path, "removed": which.name})
 
 
+def _java_hash(text: str) -> int:
+    """``String.hashCode`` (over UTF-16 code units), as an unsigned 32-bit value."""
+    raw = text.encode("utf-16-be", "surrogatepass")
+    value = 0
+    for index in range(0, len(raw), 2):
+        value = (31 * value + int.from_bytes(raw[index : index + 2], "big")) & 0xFFFF_FFFF
+    return value
+
+
+def properties_order(keys: list[str]) -> list[str]:
+    """The order ``java.util.Properties`` iterates ``keys`` (put in this order).
+
+    Properties keeps a ``ConcurrentHashMap``: bins in index order, each in insertion order,
+    the table doubling from 16 bins whenever it is three quarters full. (A resize can also
+    reorder keys that share a bin; that shows only with dozens of servers.)
+    """
+    unique = list(dict.fromkeys(keys))
+    size = 16
+    while len(unique) >= size - (size >> 2):
+        size *= 2
+
+    def bin_of(key: str) -> int:
+        hashed = _java_hash(key)
+        return ((hashed ^ (hashed >> 16)) & 0x7FFF_FFFF) & (size - 1)
+
+    return sorted(unique, key=bin_of)  # stable: insertion order within a bin
+
+
+def _client_address(value: str) -> str | None:
+    """The client address of a ``server.N`` value, ``""`` if it has none (``None``: invalid)."""
+    server, semicolon, client_part = value.partition(";")
+    if not 3 <= len(server.split(":")) <= 4:
+        return None
+    if not semicolon:
+        return ""
+    host, colon, port = client_part.strip().rpartition(":")
+    return f"{host}:{port}" if colon else f"0.0.0.0:{client_part.strip()}"
+
+
 def client_config(text: str) -> str:
     """``ConfigUtils.getClientConfigStr``: ``version host:port,...`` of the client ports."""
-    version, addresses = "", []
-    servers = []
+    entries: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep:
-            continue
+        if sep and key.strip() and not key.lstrip().startswith(("#", "!")):
+            entries[key.strip()] = value.strip()
+    version, addresses = "", []
+    for key in properties_order(list(entries)):
         if key == "version":
-            version = value
-        elif key.startswith("server."):
-            servers.append((key, value))
-    for _, value in sorted(servers, key=lambda item: _server_number(item[0])):
-        _, semicolon, client_part = value.partition(";")
-        if not semicolon:
+            version = entries[key]
+        if not key.startswith("server."):
             continue
-        host, colon, port = client_part.rpartition(":")
-        addresses.append(f"{host}:{port}" if colon else f"0.0.0.0:{client_part}")
+        address = _client_address(entries[key])
+        if address is not None:
+            addresses.append(address)
     return f"{version} {','.join(addresses)}"
-
-
-def _server_number(key: str) -> int:
-    suffix = key.removeprefix("server.")
-    return int(suffix) if suffix.isdigit() else 0
 
 
 async def cmd_config(sh: Shell, parsed: Parsed) -> None:
@@ -108,7 +139,8 @@ def _members_from_file(name: str) -> str:
     try:
         text = Path(name).read_text()
     except OSError as exc:
-        raise CliError(f"Error processing {name}{exc.strerror or exc}") from None
+        # Java's FileNotFoundException message: "<path> (<reason>)"
+        raise CliError(f"Error processing {name}{name} ({exc.strerror or exc})") from None
     servers = []
     for line in text.splitlines():
         key, sep, value = line.strip().partition("=")

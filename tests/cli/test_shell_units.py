@@ -11,7 +11,7 @@ import trio
 import trio.testing
 
 from cli.shell.acl import parse_acl
-from cli.shell.admin import client_config
+from cli.shell.admin import client_config, properties_order
 from cli.shell.command import Command, Deprecated
 from cli.shell.errors import CliError, keeper_message, wrapped_message
 from cli.shell.output import Output, acl_lines, java_date, java_hex, perm_string, stat_lines
@@ -335,10 +335,27 @@ def test_client_config_string() -> None:
     config = (
         "server.2=127.0.0.1:2889:3889:participant;127.0.0.1:2182\n"
         "server.1=127.0.0.1:2888:3888:participant;2181\n"
+        "server.3=127.0.0.1:2890:3890:participant\n"
         "version=100000000\n"
     )
-    assert client_config(config) == "100000000 0.0.0.0:2181,127.0.0.1:2182"
+    # In the order java.util.Properties iterates them; server.3 has no client port.
+    assert client_config(config) == "100000000 127.0.0.1:2182,0.0.0.0:2181,"
     assert client_config("") == " "
+
+
+# As a Java 17 program printed them: Properties.load of server.1..server.N then version.
+JAVA_PROPERTIES_ORDER = {
+    3: "server.2 server.1 server.3 version",
+    7: "server.2 server.1 server.6 server.5 server.4 server.3 version server.7",
+    11: "version server.10 server.11 server.2 server.1 server.6 server.5 server.4 server.3 "
+    "server.9 server.8 server.7",
+}
+
+
+@pytest.mark.parametrize(("count", "order"), JAVA_PROPERTIES_ORDER.items())
+def test_properties_order_as_java(count: int, order: str) -> None:
+    keys = [f"server.{i}" for i in range(1, count + 1)] + ["version"]
+    assert properties_order(keys) == order.split()
 
 
 ERROR_CASES: list[tuple[ZooKeeperError, str]] = [

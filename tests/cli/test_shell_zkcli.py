@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.testing import ServerProcess
+from server.testing import EnsembleProcess, ServerProcess
 from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
 from support.shell_scripts import Script, all_scripts
 from support.zkcli import require_zkcli, run_shell, run_zkcli
@@ -66,3 +66,14 @@ def test_one_shot_same_output_and_status(hosts: str) -> None:
             zkcli.stderr,
             zkcli.exit_code,
         ), args
+
+
+def test_ensemble_configuration_as_zkcli_prints_it() -> None:
+    require_zkcli()
+    script = "config\nconfig -c\nconfig -s\ncreate /ens x\nsync /ens\nget /ens\ndelete /ens\n"
+    with EnsembleProcess(3) as ensemble:
+        follower = ensemble.host(1 if ensemble.leader() != 1 else 2)
+        theirs = run_zkcli(follower, script)
+        ours = run_shell(follower, script)
+    assert ours == theirs
+    assert ours.stdout.count("server.") == 6  # config and config -s list all three
