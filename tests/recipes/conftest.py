@@ -1,7 +1,8 @@
 """Servers for the data-recipe tests: zabkeeper, and Apache ZooKeeper 3.8 as the oracle.
 
 Each runs once per test session with tickTime 200 ms (session timeouts clamp to 0.4-4 s).
-``recipe_hosts`` runs a test against both; ``base`` gives each test its own top-level path.
+``recipe_hosts`` runs a test against both; ``base`` gives each test its own top-level path;
+``session_killer`` expires a client's session.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
+import trio
 
 from server.testing import ServerProcess
 from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
+from support.expiry import SessionKiller
+from support.tcp_proxy import Proxy
 
 _names = itertools.count()
 
@@ -42,3 +46,11 @@ def recipe_hosts(request: pytest.FixtureRequest) -> str:
 def base() -> str:
     """A fresh top-level path for one test (the servers are shared by the session)."""
     return f"/data{next(_names)}"
+
+
+@pytest.fixture
+async def session_killer(recipe_hosts: str, nursery: trio.Nursery) -> SessionKiller:
+    """A :class:`SessionKiller` for ``recipe_hosts``."""
+    proxy = Proxy(int(recipe_hosts.rsplit(":", 1)[1]))
+    await nursery.start(proxy.run)
+    return SessionKiller(recipe_hosts, proxy)
