@@ -96,5 +96,7 @@ def shell_command(
         code = trio.run(run_shell, settings, list(command))
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:  # one line, never a traceback
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
     sys.stdout.flush()
     click.get_current_context().exit(code)

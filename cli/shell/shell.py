@@ -23,7 +23,7 @@ from cli.shell.table import COMMANDS, LOCAL_USAGE, command_names, usage_lines
 from cli.shell.tap import Frame
 from cli.shell.watches import ShellWatches
 from client import Client
-from client.errors import ConnectionLoss, ZooKeeperError
+from client.errors import ConnectionLoss, ZabkeeperError, ZooKeeperError
 from znode.events import EventType, KeeperState
 
 Event = tuple[EventType, KeeperState, str | None]
@@ -212,6 +212,8 @@ class Shell:
             self._report(exc)
         except ZooKeeperError as exc:
             self._report(CliError.from_zookeeper(exc))
+        except ZabkeeperError as exc:  # the client's UsageError / ProtocolViolation
+            self._report(CliError(str(exc)))
         else:
             if not keep_status:
                 self.exit_code = 1 if self._failed else 0
