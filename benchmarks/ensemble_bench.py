@@ -103,6 +103,18 @@ def start_pair(
     return ensembles
 
 
+def run_load(
+    ensemble: EnsembleBase, which: str, op: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One measured load, spread over the members; a failure names the ensemble and carries
+    its members' states and log tails."""
+    try:
+        ensemble.check_alive()
+        return sb.run_loadgen(Target(ensemble), op, args, extra=("--spread",))
+    except sb.BenchError as exc:
+        raise sb.BenchError(f"{which}: {exc}\n{ensemble.diagnostics(lines=8)}") from None
+
+
 def run_round(order: tuple[str, str], args: argparse.Namespace, log: Any) -> dict[str, Any]:
     """Start both ensembles fresh, warm them up, run every load on each back to back."""
     results: dict[str, Any] = {"order": order}
@@ -117,8 +129,7 @@ def run_round(order: tuple[str, str], args: argparse.Namespace, log: Any) -> dic
                 )
         for op in OPS:
             for which in order:
-                ensembles[which].check_alive()
-                r = sb.run_loadgen(Target(ensembles[which]), op, args, extra=("--spread",))
+                r = run_load(ensembles[which], which, op, args)
                 results[which][op] = r
                 log(
                     f"  {which:6s} {op:7s} {r['ops_per_s']:>9,.0f} ops/s  "
