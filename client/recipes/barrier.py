@@ -24,6 +24,7 @@ import contextlib
 import os
 import socket
 from types import TracebackType
+from typing import Self
 
 from client.client import Client
 from client.errors import NodeExists, NoNode
@@ -190,7 +191,7 @@ class DoubleBarrier:
     async def _remove_own_node(self) -> None:
         await remove_node(self.client, self.path, self.node_name, None)
 
-    async def __aenter__(self) -> DoubleBarrier:
+    async def __aenter__(self) -> Self:
         await self.enter()
         return self
 

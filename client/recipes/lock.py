@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Self
 
 import trio
 
@@ -263,7 +264,7 @@ class Lock:
 
     # --- the context manager -------------------------------------------------------------
 
-    async def __aenter__(self) -> Lock:
+    async def __aenter__(self) -> Self:
         await self.acquire()
         return self
 

@@ -16,6 +16,7 @@ of that queue watches the lease children, and takes a lease as soon as fewer tha
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from client.client import Client
 from client.errors import NodeExists, NoNode, UsageError
@@ -170,7 +171,7 @@ class Semaphore:
             holders.append(data.decode("utf-8", "replace"))
         return holders
 
-    async def __aenter__(self) -> Semaphore:
+    async def __aenter__(self) -> Self:
         await self.acquire()
         return self
 
