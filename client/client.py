@@ -87,6 +87,11 @@ class Client:
         """The session state now."""
         return self._session.state
 
+    @property
+    def alive(self) -> bool:
+        """Whether the session may still be used: not expired, closed or being closed."""
+        return self._session.alive
+
     def states(self) -> StateStream:
         """Follow the state: ``async for state in client.states():`` (current one first)."""
         return self._session.states.stream()

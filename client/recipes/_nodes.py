@@ -51,8 +51,13 @@ def join(parent: str, name: str) -> str:
 
 
 def ended(client: Client) -> bool:
-    """Whether the client's session is over (expired or closed)."""
-    return client.state in ENDED
+    """Whether the client's session is over (expired, closed or being closed)."""
+    return client.state in ENDED or not client.alive
+
+
+def closed_by_user(client: Client) -> bool:
+    """Whether the client was closed (or is closing) by its user, not by expiry."""
+    return not client.alive and client.state is not State.EXPIRED
 
 
 async def retry(

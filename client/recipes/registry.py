@@ -42,7 +42,15 @@ import trio
 
 from client.client import Client
 from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired, UsageError
-from client.recipes._nodes import cleanup_scope, create_protected, ended, join, remove_node, retry
+from client.recipes._nodes import (
+    cleanup_scope,
+    closed_by_user,
+    create_protected,
+    ended,
+    join,
+    remove_node,
+    retry,
+)
 from client.recipes.config import Json
 from client.recipes.supervised import supervised
 from client.recipes.tree_cache import TreeCache, TreeEvents
@@ -143,9 +151,17 @@ class ServiceRegistry:
                         await self._create(path, data)
                     ready.set()
                     async for event in events:  # raises SessionExpired on expiry
-                        if event.type is EventType.NODE_DELETED:
-                            log.info("registration %s was deleted: registering again", path)
+                        if event.type is not EventType.NODE_DELETED:
+                            continue
+                        if closed_by_user(self.client):
+                            return  # the node went with the session, as it should
+                        log.info("registration %s was deleted: registering again", path)
+                        try:
                             await self._create(path, data)
+                        except ConnectionLoss:
+                            if closed_by_user(self.client):
+                                return
+                            raise
 
             async with supervised(keep):
                 yield registration
