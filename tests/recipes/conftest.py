@@ -2,7 +2,8 @@
 
 Each runs once per test session with tickTime 200 ms (session timeouts clamp to 0.4-4 s).
 ``recipe_hosts`` runs a test against both; ``base`` gives each test its own top-level path;
-``session_killer`` expires a client's session.
+``session_killer`` expires a client's session. ``zabkeeper_server`` is one zabkeeper server
+process for the tests here and in ``locks/`` that need no other kind (the examples' tests).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import trio
 from server.testing import ServerProcess
 from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
 from support.expiry import SessionKiller
+from support.real_server import RealServer
 from support.tcp_proxy import Proxy
+from support.zabkeeper_proc import ZabkeeperServer
 
 _names = itertools.count()
 
@@ -30,6 +33,16 @@ def apache_zookeeper_hosts() -> Iterator[str]:
         yield zk.hosts
     finally:
         zk.stop()
+
+
+@pytest.fixture(scope="session")
+def zabkeeper_server() -> Iterator[RealServer]:
+    """One zabkeeper server (tickTime 200 ms) for the tests that do not need both kinds."""
+    ours = ZabkeeperServer(tick_time=200).start()
+    try:
+        yield RealServer("zabkeeper", ours.hosts, ours.port)
+    finally:
+        ours.cleanup()
 
 
 @pytest.fixture(params=["zabkeeper", pytest.param("zookeeper", marks=pytest.mark.interop)])

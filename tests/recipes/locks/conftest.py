@@ -3,6 +3,7 @@
 ``recipe_server`` is zabkeeper or Apache ZooKeeper 3.8 (marked ``interop``), each started
 once per test session with tickTime 200 ms, so session timeouts clamp to 0.4-4 s and an
 expired session is noticed quickly. Every test gets a fresh top-level path from ``base``.
+``zabkeeper_server`` (zabkeeper alone) comes from ``tests/recipes/conftest.py``.
 """
 
 from __future__ import annotations
@@ -32,16 +33,6 @@ def recipe_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
         finally:
             theirs.stop()
         return
-    ours = ZabkeeperServer(tick_time=TICK).start()
-    try:
-        yield RealServer("zabkeeper", ours.hosts, ours.port)
-    finally:
-        ours.cleanup()
-
-
-@pytest.fixture(scope="session")
-def zabkeeper_server() -> Iterator[RealServer]:
-    """One zabkeeper server for the tests that do not need both kinds."""
     ours = ZabkeeperServer(tick_time=TICK).start()
     try:
         yield RealServer("zabkeeper", ours.hosts, ours.port)
