@@ -200,6 +200,10 @@ class BlockingClient:
         return self._client.session_id
 
     @property
+    def session_password(self) -> bytes:
+        return self._client.session_password
+
+    @property
     def session_timeout(self) -> float:
         return self._client.session_timeout
 

@@ -101,6 +101,12 @@ class Client:
         return self._session.protocol.session_id
 
     @property
+    def session_password(self) -> bytes:
+        """The session's password: with :attr:`session_id`, what resumes the session
+        (kazoo's ``client_id`` pair), e.g. for :func:`server.testing.expire_session`."""
+        return self._session.protocol.password
+
+    @property
     def session_timeout(self) -> float:
         """The session timeout the server granted, in seconds."""
         return self._session.timeout

@@ -1,11 +1,15 @@
 """Real zabkeeper servers for tests: no JVM, no fake.
 
 * :class:`ServerProcess` / :class:`EnsembleProcess` — a standalone server or an N-server
-  ensemble as child processes (blocking API: for any test suite, kazoo's included).
-* :func:`running_server` / :func:`running_ensemble` — the same inside the test's own trio
+  ensemble as child processes, with ``kill(sid)`` / ``restart(sid)`` / ``leader()``. Both
+  forms: ``with`` and the plain methods block (for any test suite, kazoo's included);
+  ``async with`` and the ``*_async`` methods wait without blocking the trio loop, so a
+  client in the same run keeps talking meanwhile (``kill`` returns at once in either).
+* :func:`running_server` / :func:`running_ensemble` — servers inside the test's own trio
   run (async context managers), for trio test suites.
-* :func:`expire_session` — end a client's session from outside, the way ZooKeeper's own
-  tests do (a second connection with the same id and password closes it).
+* :func:`expire_session` / :func:`expire_session_async` — end a client's session from
+  outside, the way ZooKeeper's own tests do (a second connection with the same id and
+  password closes it).
 
 Every server gets free loopback ports and a temporary directory, and everything started is
 stopped and removed on exit, failures included. The pytest plugin
@@ -34,6 +38,7 @@ __all__ = [
     "EnsembleProcess",
     "ServerProcess",
     "expire_session",
+    "expire_session_async",
     "free_ports",
     "running_ensemble",
     "running_server",
@@ -167,20 +172,23 @@ class EnsembleProcess:
     def wait_serving(self, timeout: float = 60.0, *, sids: list[int] | None = None) -> None:
         """Wait until the given (default: all running) servers answer as part of a quorum."""
         deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._serving_now(sids):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"ensemble not serving within {timeout}s:\n{self.log_tail(1)}")
+
+    def _serving_now(self, sids: list[int] | None) -> bool:
         wanted = [
             m for m in self.members if m.process is not None and (sids is None or m.sid in sids)
         ]
-        while time.monotonic() < deadline:
-            for m in wanted:
-                if m.process is not None and m.process.poll() is not None:
-                    raise RuntimeError(f"server {m.sid} exited:\n{self.log_tail(m.sid)}")
-            try:
-                if all("Mode:" in _four_letter(m.client_port, "srvr") for m in wanted):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"ensemble not serving within {timeout}s:\n{self.log_tail(1)}")
+        for m in wanted:
+            if m.process is not None and m.process.poll() is not None:
+                raise RuntimeError(f"server {m.sid} exited:\n{self.log_tail(m.sid)}")
+        try:
+            return all("Mode:" in _four_letter(m.client_port, "srvr") for m in wanted)
+        except OSError:
+            return False
 
     def mode(self, sid: int) -> str:
         """``leader``, ``follower``, ``observer``, ``standalone`` — or ``down``."""
@@ -224,6 +232,20 @@ class EnsembleProcess:
             self._spawn(m)
         self.wait_serving(timeout, sids=[sid])
 
+    def revive(self, timeout: float = 60.0) -> list[int]:
+        """Start again every server that is not running (killed, stopped or crashed), and
+        wait until all serve; return their ids."""
+        down = self._spawn_down()
+        if down:
+            self.wait_serving(timeout)
+        return down
+
+    def _spawn_down(self) -> list[int]:
+        down = [m for m in self.members if m.process is None or m.process.poll() is not None]
+        for m in down:
+            self._spawn(m)
+        return [m.sid for m in down]
+
     def log_tail(self, sid: int, lines: int = 30) -> str:
         log = self.members[sid - 1].log
         if not log.exists():
@@ -246,6 +268,57 @@ class EnsembleProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # --- the same for trio code: the loop keeps running while they wait. They have no
+    # timeout of their own (put them in trio.fail_after); ``async with`` allows 60 s to start.
+
+    async def start_async(self) -> Self:
+        """:meth:`start`, without blocking the trio loop."""
+        for m in self.members:
+            self._spawn(m)
+        await self.wait_serving_async()
+        return self
+
+    async def wait_serving_async(self, *, sids: list[int] | None = None) -> None:
+        """:meth:`wait_serving`, without blocking the trio loop."""
+        while True:
+            if await trio.to_thread.run_sync(self._serving_now, sids, abandon_on_cancel=True):
+                return
+            await trio.sleep(0.05)
+
+    async def restart_async(self, sid: int) -> None:
+        """:meth:`restart`, without blocking the trio loop."""
+        m = self.members[sid - 1]
+        if m.process is None:
+            self._spawn(m)
+        await self.wait_serving_async(sids=[sid])
+
+    async def revive_async(self) -> list[int]:
+        """:meth:`revive`, without blocking the trio loop."""
+        down = self._spawn_down()
+        if down:
+            await self.wait_serving_async()
+        return down
+
+    async def stop_server_async(self, sid: int) -> None:
+        """:meth:`stop_server`, without blocking the trio loop."""
+        await trio.to_thread.run_sync(self.stop_server, sid)
+
+    async def stop_async(self) -> None:
+        """:meth:`stop`, without blocking the trio loop; done even when cancelled."""
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(self.stop)
+
+    async def __aenter__(self) -> Self:
+        try:
+            with trio.fail_after(60):
+                return await self.start_async()
+        except BaseException:
+            await self.stop_async()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_async()
 
 
 class ServerProcess(EnsembleProcess):
@@ -339,12 +412,48 @@ def expire_session(hosts: str, session_id: int, passwd: bytes, timeout: float = 
     Opens a second connection that resumes the same session (with its password) and
     closes it: the server deletes the session's ephemerals and fires their watches, and
     the original client finds its session gone when it next talks to the server.
+
+    The client's own connection is closed when the session moves to the second one; a
+    client that reconnects at once can take the session back before the close arrives,
+    and servers of ``hosts`` may be down. Either way this tries again (the next server of
+    ``hosts`` each time) until the session is closed or found gone.
+
+    Raises:
+        TimeoutError: not done within ``timeout`` seconds.
     """
-    host, _, port = hosts.split("/", 1)[0].split(",")[0].rpartition(":")
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+    addresses = [
+        (host, int(port))
+        for host, _, port in (a.rpartition(":") for a in hosts.split("/", 1)[0].split(","))
+    ]
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        host, port = addresses[attempt % len(addresses)]
+        attempt += 1
+        left = deadline - time.monotonic()
+        try:
+            _close_session(host, port, session_id, passwd, max(left, 0.1))
+            return
+        except OSError as exc:  # refused, cut short (ConnectionError), timed out
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"session 0x{session_id:x} not closed within {timeout:g} s: {exc}"
+                ) from exc
+            time.sleep(0.02)
+
+
+async def expire_session_async(hosts: str, session_id: int, passwd: bytes) -> None:
+    """:func:`expire_session` (giving up after 10 s), without blocking the trio loop."""
+    await trio.to_thread.run_sync(expire_session, hosts, session_id, passwd)
+
+
+def _close_session(host: str, port: int, session_id: int, passwd: bytes, timeout: float) -> None:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
         connect = struct.pack(">iqiqi", 0, 0, 30_000, session_id, len(passwd)) + passwd + b"\x00"
         sock.sendall(struct.pack(">i", len(connect)) + connect)
-        _read_frame(sock)  # the ConnectResponse
+        _protocol, granted = struct.unpack_from(">ii", _read_frame(sock))
+        if granted == 0:  # the server answers an unknown session with a zero timeout
+            return
         sock.sendall(struct.pack(">iii", 8, 1, -11))  # closeSession
         _read_frame(sock)
 
