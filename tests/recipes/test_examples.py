@@ -1,5 +1,5 @@
-"""Each data-recipe example runs as a command against a server the test started, and its
-own check of the recipe passes (every one exits non-zero if the recipe misbehaved)."""
+"""Each recipe example runs as a command against a server the test started, and its own
+check of the recipe passes (every one exits non-zero if the recipe misbehaved)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from support.real_server import RealServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXPECTED = {
+    "lock.py": "final count 20 of 20 increments",
+    "election.py": "3 terms, each by one leader",
+    "rwlock.py": "torn reads: 0",
+    "semaphore.py": "at most 2 of 6 workers at once",
+    "barrier.py": "0 went early, 3 went after the barrier was removed",
+    "double_barrier.py": "every member started before any finished",
     "config_push.py": "3 of 3 subscribers ended on the last version (19), 0 went backwards",
     "service_registry.py": "the watcher saw 4 of 4 instances, then 0; 4 unique names",
     "work_queue.py": (
@@ -42,3 +48,7 @@ def test_no_example_shadows_a_standard_module() -> None:
     imported by trio as the standard ``queue`` module, and break every example."""
     names = {script.stem for script in EXAMPLES.glob("*.py")}
     assert not names & sys.stdlib_module_names
+
+
+def test_every_example_is_run() -> None:
+    assert {script.name for script in EXAMPLES.glob("*.py")} == set(EXPECTED)
