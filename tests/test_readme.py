@@ -325,7 +325,7 @@ def test_readme_quick_start_works_verbatim(tmp_path: Path) -> None:
                     )
                 )
             elif block.kind == "sh":
-                if activated:
+                if activated and not code.startswith(activate):
                     code = f"{activate}\n{code}"
                 outputs.update(run_sh(code, cwd=work, env=env))
                 activated = activated or activate in code
