@@ -27,8 +27,9 @@ from types import TracebackType
 from typing import Self
 
 from client.client import Client
-from client.errors import NodeExists, NoNode
+from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired
 from client.recipes._nodes import (
+    cleanup_scope,
     create_protected,
     deadline_scope,
     join,
@@ -172,6 +173,7 @@ class DoubleBarrier:
                 return
             if members == [me]:
                 await self._remove_own_node()
+                await self._remove_ready_if_empty()
                 return
             if members[0] == me:
                 await wait_deleted(self.client, join(self.path, members[-1]))
@@ -191,6 +193,13 @@ class DoubleBarrier:
     async def _remove_own_node(self) -> None:
         await remove_node(self.client, self.path, self.node_name, None)
 
+    async def _remove_ready_if_empty(self) -> None:
+        """The last member out removes ``ready``: a member whose create of it was still in
+        flight when another one left (and deleted it) has made it again."""
+        if not await self._members():
+            with contextlib.suppress(NoNode):
+                await retry(self.client, self.client.delete, self._ready_path)
+
     async def __aenter__(self) -> Self:
         await self.enter()
         return self
@@ -206,6 +215,9 @@ class DoubleBarrier:
         else:
             self.participating = False
             await self._remove_own_node()
+            # The block's own exception is what the caller must see, not a cleanup error.
+            with cleanup_scope(self.client), contextlib.suppress(ConnectionLoss, SessionExpired):
+                await self._remove_ready_if_empty()
 
     def __repr__(self) -> str:
         return f"<DoubleBarrier {self.path!r} num_clients={self.num_clients}>"

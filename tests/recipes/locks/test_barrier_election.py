@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import trio
 import trio.testing
-from contention import WAIT, connect, session_password, wait_for_children
+from contention import WAIT, connect, wait_for_children
 
 from client import Client, State
 from client.recipes import Barrier, DoubleBarrier, LeaderElection, LeadershipLost
@@ -110,6 +110,29 @@ async def test_double_barrier_layout_timeout_and_failing_member(
         assert await a.children(base) == []
 
 
+async def test_a_ready_node_made_again_by_a_late_create_is_removed_by_the_last_member_out(
+    recipe_server: RealServer, base: str
+) -> None:
+    """A member's create of ``ready`` can land after another member, leaving, deleted it;
+    the member that leaves last removes it, whether the other one failed or left."""
+    for other_fails in (True, False):
+        path = f"{base}/{other_fails}"
+        async with connect(recipe_server.hosts) as a, connect(recipe_server.hosts) as b:
+            first, second = DoubleBarrier(a, path, 2, "first"), DoubleBarrier(b, path, 2, "second")
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(first.enter)
+                await second.enter()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(second.leave)
+                await wait_for_children(a, path, lambda names: "ready" not in names)
+                await a.create(f"{path}/ready")  # the late create
+                if other_fails:
+                    await first.__aexit__(RuntimeError, RuntimeError("work failed"), None)
+                else:
+                    await first.leave()
+            assert await a.children(path) == []
+
+
 async def test_the_elected_leader_runs_alone_and_is_observable(
     recipe_server: RealServer, base: str
 ) -> None:
@@ -206,7 +229,7 @@ async def test_a_leader_that_loses_its_session_is_cancelled(
                 if fault == "expired":
                     proxy.up = False
                     proxy.cut()
-                    password = session_password(zk)
+                    password = zk.session_password
                     await trio.to_thread.run_sync(
                         zk_expire_session, recipe_server.hosts, zk.session_id, password
                     )
