@@ -32,7 +32,7 @@ class SessionKiller:
 
     async def expire(self, zk: client.Client) -> None:
         """End ``zk``'s session; return once the client knows it expired."""
-        password = zk._session.protocol.password  # the client has no public accessor
+        password = zk.session_password
         self.proxy.up = False
         self.proxy.cut()
         await trio.to_thread.run_sync(expire_session, self.hosts, zk.session_id, password)

@@ -119,15 +119,6 @@ class Counter:
         assert final >= increments
 
 
-def session_password(zk: Client) -> bytes:
-    """The session's password, which ``expire_session`` needs.
-
-    :class:`client.Client` exposes the session id but not the password, so this reads
-    the protocol object's.
-    """
-    return zk._session.protocol.password
-
-
 async def _read(zk: Client, path: str) -> bytes:
     while True:
         try:

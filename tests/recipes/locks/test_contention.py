@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 import trio
-from contention import RECIPES, Fault, run_contention, session_password
+from contention import RECIPES, Fault, run_contention
 
 from client import Address, Client
 from server.testing import EnsembleProcess
@@ -54,7 +54,7 @@ async def test_a_holder_whose_session_expires_mid_way_loses_nothing(
                 proxy.up = False
                 proxy.cut()
                 await trio.to_thread.run_sync(
-                    zk_expire_session, recipe_server.hosts, zk.session_id, session_password(zk)
+                    zk_expire_session, recipe_server.hosts, zk.session_id, zk.session_password
                 )
                 proxy.up = True
 
