@@ -177,8 +177,18 @@ def encode_touches(session_ids: set[int]) -> bytes:
 
 
 def decode_touches(payload: bytes) -> list[int]:
+    """The session ids in a learner's report.
+
+    A learner hands the leader, with each ping, every report made since the last one
+    joined back to back, so the payload is a sequence of encoded lists, not just one.
+    """
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(payload)
+    ids: list[int] = []
     try:
-        ids = msgpack.unpackb(payload)
+        for item in unpacker:
+            if type(item) is list:
+                ids.extend(i for i in item if type(i) is int)
     except Exception:
-        return []
-    return [i for i in ids if type(i) is int] if type(ids) is list else []
+        pass  # a damaged tail: keep what came before it
+    return ids

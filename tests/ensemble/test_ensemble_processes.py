@@ -204,6 +204,24 @@ def test_srvr_and_mntr_show_each_role(healthy_observed: ZabkeeperEnsemble) -> No
             assert key not in m, (sid, key)
 
 
+def test_a_busy_session_on_a_follower_does_not_expire(healthy: ZabkeeperEnsemble) -> None:
+    """Requests keep a session alive: the follower reports them to the leader, which
+    expires sessions, with every ping, however many ticks' worth of reports it holds."""
+    follower = healthy.followers()[0]
+    lost: list[KazooState] = []
+    with client(healthy.hosts([follower]), timeout=2.0) as zk:
+        zk.add_listener(lambda state: lost.append(state) if state == KazooState.LOST else None)
+        session_id = zk.client_id[0]
+        negotiated = zk._session_timeout / 1000  # what the server granted
+        end = time.monotonic() + 3 * negotiated
+        while time.monotonic() < end:
+            for request in [zk.exists_async("/") for _ in range(16)]:
+                request.get(timeout=10)
+        assert zk.exists("/") is not None
+        assert zk.client_id[0] == session_id
+        assert lost == []
+
+
 # --- the observer --------------------------------------------------------------------------
 
 
