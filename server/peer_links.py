@@ -270,6 +270,9 @@ class PeerLinks:
         try:
             while True:
                 await link.wake.wait()
+                # One scheduling round before sending lets the loop queue what the rest of
+                # its current burst of events produces, so it goes out in the same send.
+                await trio.lowlevel.checkpoint()
                 link.wake = trio.Event()
                 while link.queue:
                     item = link.queue.popleft()
