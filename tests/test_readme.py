@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.ensemble import plan_members
+from support.ensemble_proc import all_free
 
 REPO = Path(__file__).resolve().parents[1]
 README_PORTS = (2181, 2191, 2192, 2193)
@@ -87,17 +88,6 @@ def parse_readme(text: str) -> list[Block]:
 # -- ports ---------------------------------------------------------------------------
 
 
-def _all_free(ports: list[int]) -> bool:
-    with contextlib.ExitStack() as stack:
-        try:
-            for port in ports:
-                sock = stack.enter_context(socket.socket())
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def ensemble_ports(base: int, size: int = 3) -> list[int]:
     """Every port ``zabkeeper ensemble --size 3 --base-port base`` listens on."""
     members = plan_members(size, 0, base, Path())
@@ -110,7 +100,7 @@ def pick_ports() -> dict[int, int]:
     for _ in range(200):
         base = rng.randrange(20000, 30000)  # below the usual ephemeral range
         single = rng.randrange(10000, 20000)
-        if _all_free([single, *ensemble_ports(base)]):
+        if all_free([single, *ensemble_ports(base)]):
             return {2181: single, 2191: base, 2192: base + 1, 2193: base + 2}
     raise RuntimeError("no free ports for the README test")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 from kazoo.client import KazooClient
 
 from cli.ensemble import plan_members, status_line, write_configs
+from support.ensemble_proc import all_free
 
 ZABKEEPER = str(Path(sys.executable).parent / "zabkeeper")
 
@@ -22,19 +22,9 @@ ZABKEEPER = str(Path(sys.executable).parent / "zabkeeper")
 def free_base_port(count: int = 3) -> int:
     """A base port whose client, quorum and election ports are all free now."""
     for base in range(30000, 60000, 97):
-        ports = [
-            port
-            for i in range(1, count + 1)
-            for port in (base + i - 1, base + 1000 + i, base + 2000 + i)
-        ]
-        with contextlib.ExitStack() as stack:
-            try:
-                for port in ports:
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
+        members = plan_members(count, 0, base, Path())
+        if all_free(p for m in members for p in (m.client_port, m.quorum_port, m.election_port)):
+            return base
     raise RuntimeError("no free ports")
 
 

@@ -88,6 +88,18 @@ class PortReservations:
         self._held.clear()
 
 
+def all_free(ports: Iterable[int]) -> bool:
+    """Whether every one of ``ports`` can be bound on 127.0.0.1 now (all at once)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            for port in ports:
+                sock = stack.enter_context(socket.socket())
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
