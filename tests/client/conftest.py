@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.apache_zk import SUPER_DIGEST, ApacheZooKeeper, require_apache_zookeeper
-from support.real_server import RealServer
-from support.zabkeeper_proc import ZabkeeperServer
+from support.apache_zk import SUPER_DIGEST
+from support.real_server import RealServer, running_real_server
 
 TICK = 200
 SERVERS = [pytest.param("zookeeper", marks=pytest.mark.interop), "zabkeeper"]
@@ -23,25 +22,15 @@ _names = itertools.count()
 @pytest.fixture(scope="session", params=SERVERS)
 def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     """Apache ZooKeeper 3.8 (the oracle) or zabkeeper, started once per session."""
-    if request.param == "zookeeper":
-        require_apache_zookeeper()
-        zk = ApacheZooKeeper(tick_time=TICK).start()
-        try:
-            yield RealServer("zookeeper", zk.hosts, zk.port)
-        finally:
-            zk.stop()
-        return
-    ours = ZabkeeperServer(
+    with running_real_server(
+        request.param,
         tick_time=TICK,
-        extra_config={
+        zabkeeper_config={
             "zookeeper.DigestAuthenticationProvider.superDigest": SUPER_DIGEST,
             "znode.container.checkIntervalMs": "2147483647",
         },
-    ).start()
-    try:
-        yield RealServer("zabkeeper", ours.hosts, ours.port)
-    finally:
-        ours.cleanup()
+    ) as server:
+        yield server
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ import trio
 from server.testing import ServerProcess
 from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
 from support.expiry import SessionKiller
-from support.real_server import RealServer
+from support.real_server import RealServer, running_real_server
 from support.tcp_proxy import Proxy
-from support.zabkeeper_proc import ZabkeeperServer
 
 _names = itertools.count()
 
@@ -38,11 +37,8 @@ def apache_zookeeper_hosts() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def zabkeeper_server() -> Iterator[RealServer]:
     """One zabkeeper server (tickTime 200 ms) for the tests that do not need both kinds."""
-    ours = ZabkeeperServer(tick_time=200).start()
-    try:
-        yield RealServer("zabkeeper", ours.hosts, ours.port)
-    finally:
-        ours.cleanup()
+    with running_real_server("zabkeeper", tick_time=200) as server:
+        yield server
 
 
 @pytest.fixture(params=["zabkeeper", pytest.param("zookeeper", marks=pytest.mark.interop)])

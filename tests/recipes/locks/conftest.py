@@ -13,9 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.apache_zk import ApacheZooKeeper, require_apache_zookeeper
-from support.real_server import RealServer
-from support.zabkeeper_proc import ZabkeeperServer
+from support.real_server import RealServer, running_real_server
 
 TICK = 200
 SERVERS = ["zabkeeper", pytest.param("zookeeper", marks=pytest.mark.interop)]
@@ -25,19 +23,8 @@ _names = itertools.count()
 @pytest.fixture(scope="session", params=SERVERS)
 def recipe_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     """zabkeeper or Apache ZooKeeper 3.8, started once per test session."""
-    if request.param == "zookeeper":
-        require_apache_zookeeper()
-        theirs = ApacheZooKeeper(tick_time=TICK).start()
-        try:
-            yield RealServer("zookeeper", theirs.hosts, theirs.port)
-        finally:
-            theirs.stop()
-        return
-    ours = ZabkeeperServer(tick_time=TICK).start()
-    try:
-        yield RealServer("zabkeeper", ours.hosts, ours.port)
-    finally:
-        ours.cleanup()
+    with running_real_server(request.param, tick_time=TICK) as server:
+        yield server
 
 
 @pytest.fixture
