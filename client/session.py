@@ -164,11 +164,10 @@ class Session:
                 been applied), or no connection in time.
             SessionExpired: the session expired.
         """
-        await self.wait_connected()
-        xid, data = self.protocol.send(op, request)
+        if self.state is not State.CONNECTED:  # no cancel scope on the usual path
+            await self.wait_connected()
         call = Call()
-        self._calls[xid] = call
-        self._send(data)
+        self._submit(op, request, call)
         reply = await call.wait()
         assert reply is not None
         return reply
@@ -183,10 +182,7 @@ class Session:
         """
         if self.state is not State.CONNECTED:
             return False
-        xid, data = self.protocol.send(op, request)
-        if callback is not None:
-            self._calls[xid] = Call(callback)
-        self._send(data)
+        self._submit(op, request, None if callback is None else Call(callback))
         return True
 
     async def add_auth(self, scheme: str, credential: bytes) -> None:
@@ -200,6 +196,13 @@ class Session:
         self._auth_calls.append(call)
         self._send(self.protocol.add_auth(scheme, credential))
         await call.wait()
+
+    def _submit(self, op: int, request: Request | None, call: Call | None) -> None:
+        """Encode and queue a request; ``call`` (if any) gets its reply or failure."""
+        xid, data = self.protocol.send(op, request)
+        if call is not None:
+            self._calls[xid] = call
+        self._send(data)
 
     def _send(self, data: bytes) -> None:
         self._outbox += data
@@ -328,15 +331,17 @@ class Session:
             self._move(State.SUSPENDED)
 
     async def _reader(self, stream: trio.abc.Stream) -> None:
+        silence = self.timeout * 2 / 3
         try:
-            while self._dispatch():
-                with trio.move_on_after(self.timeout * 2 / 3) as scope:
+            # One scope whose deadline moves, not a new one per receive.
+            with trio.CancelScope() as quiet:
+                while self._dispatch():
+                    quiet.deadline = trio.current_time() + silence
                     data = await stream.receive_some(_RECEIVE_SIZE)
-                if scope.cancelled_caught:
-                    log.info("nothing heard from %s for 2/3 of the timeout", self.address)
-                    break
-                self._last_heard = trio.current_time()
-                self.protocol.receive_data(data)
+                    self._last_heard = trio.current_time()
+                    self.protocol.receive_data(data)
+            if quiet.cancelled_caught:
+                log.info("nothing heard from %s for 2/3 of the timeout", self.address)
         except (*_DISCONNECTED, ProtocolViolation) as exc:
             log.info("connection to %s failed: %s", self.address, exc)
         self._drop_connection()
@@ -415,10 +420,8 @@ class Session:
         self._closing = True
         if self.state is State.CONNECTED:
             with trio.move_on_after(grace, shield=True):
-                xid, data = self.protocol.send(OpCode.CLOSE_SESSION)
                 call = Call()
-                self._calls[xid] = call
-                self._send(data)
+                self._submit(OpCode.CLOSE_SESSION, None, call)
                 with contextlib.suppress(ZooKeeperError):
                     await call.wait()
         self._drop_connection()
