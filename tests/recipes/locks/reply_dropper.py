@@ -11,6 +11,7 @@ connection through the same proxy.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import trio
 
@@ -64,6 +65,22 @@ class ReplyDropper:
 
     async def _handle(self, downstream: trio.SocketStream) -> None:
         doomed: set[int] = set()  # xids whose reply is to be lost
+
+        def note(frame: bytes) -> bool:  # a request: doom it if it is the armed create
+            if self._marker is not None and len(frame) >= 16:
+                xid, op, length = struct.unpack(">iii", frame[4:16])
+                if op in CREATES and self._marker in frame[16 : 16 + length]:
+                    doomed.add(xid)
+                    self._marker = None
+            return True
+
+        def deliver(frame: bytes) -> bool:  # a reply: False loses it
+            if struct.unpack(">i", frame[4:8])[0] not in doomed:
+                return True
+            self.dropped += 1
+            self.done.set()
+            return False
+
         try:
             upstream = await trio.open_tcp_stream("127.0.0.1", self.target_port)
         except OSError:
@@ -72,53 +89,30 @@ class ReplyDropper:
         try:
             async with trio.open_nursery() as nursery:
                 scope = nursery.cancel_scope
-                nursery.start_soon(self._requests, downstream, upstream, doomed, scope)
-                nursery.start_soon(self._replies, upstream, downstream, doomed, scope)
+                nursery.start_soon(_pump, downstream, upstream, note, scope)
+                nursery.start_soon(_pump, upstream, downstream, deliver, scope)
         finally:
             await trio.aclose_forcefully(upstream)
             await trio.aclose_forcefully(downstream)
 
-    async def _requests(
-        self,
-        source: trio.SocketStream,
-        sink: trio.SocketStream,
-        doomed: set[int],
-        scope: trio.CancelScope,
-    ) -> None:
-        frames, first = _Frames(), True
-        try:
-            while data := await source.receive_some(65536):
-                for frame in frames.feed(data):
-                    if not first and self._marker is not None and len(frame) >= 16:
-                        xid, op, length = struct.unpack(">iii", frame[4:16])
-                        path = frame[16 : 16 + length]
-                        if op in CREATES and self._marker in path:
-                            doomed.add(xid)
-                            self._marker = None
-                    first = False
-                    await sink.send_all(frame)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-        scope.cancel()
 
-    async def _replies(
-        self,
-        source: trio.SocketStream,
-        sink: trio.SocketStream,
-        doomed: set[int],
-        scope: trio.CancelScope,
-    ) -> None:
-        frames, first = _Frames(), True
-        try:
-            while data := await source.receive_some(65536):
-                for frame in frames.feed(data):
-                    if not first and struct.unpack(">i", frame[4:8])[0] in doomed:
-                        self.dropped += 1
-                        self.done.set()
-                        scope.cancel()  # close both sides instead of delivering it
-                        return
-                    first = False
-                    await sink.send_all(frame)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
+async def _pump(
+    source: trio.SocketStream,
+    sink: trio.SocketStream,
+    forward: Callable[[bytes], bool],
+    scope: trio.CancelScope,
+) -> None:
+    """Pass frames on until either side closes or ``forward`` refuses one (the handshake,
+    which has no header, is passed on unasked); then close both sides."""
+    frames, first = _Frames(), True
+    try:
+        while data := await source.receive_some(65536):
+            for frame in frames.feed(data):
+                if not first and not forward(frame):
+                    return
+                first = False
+                await sink.send_all(frame)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
         scope.cancel()
