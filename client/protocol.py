@@ -200,7 +200,6 @@ class ClientProtocol:
         self._xid = 0
         self._pending: deque[_Pending] = deque()
         self._pending_auth: deque[_PendingAuth] = deque()
-        self._pings = 0
         self._decoder = FrameDecoder(max_frame)
         self._eof = False
 
@@ -275,7 +274,6 @@ class ClientProtocol:
     def ping(self) -> bytes:
         """A ping (xid -2); its reply is consumed here."""
         self._require(ConnState.CONNECTED)
-        self._pings += 1
         return encode_request(PING_XID, OpCode.PING, None)
 
     def _auth_frame(self, scheme: str, credential: bytes, replayed: bool) -> bytes:
@@ -348,7 +346,6 @@ class ClientProtocol:
             self.watches.record_event(event.type, event.path)
             return WatchFired(event.type, event.state, event.path, header.zxid)
         if xid == PING_XID:
-            self._pings = max(0, self._pings - 1)
             return None
         if xid == AUTH_XID:
             return self._auth_reply(header.err)
@@ -388,7 +385,6 @@ class ClientProtocol:
         failed = [p.xid for p in self._pending if not p.internal]
         self._pending.clear()
         self._pending_auth.clear()
-        self._pings = 0
         self._eof = False
         if self.state in (ConnState.CONNECTING, ConnState.CONNECTED):
             self._transition(ConnState.DISCONNECTED)
