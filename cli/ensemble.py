@@ -20,6 +20,8 @@ import attrs
 import click
 import trio
 
+from cli.ask import ask, parse_srvr
+
 
 @attrs.frozen
 class Member:
@@ -78,16 +80,10 @@ def write_configs(members: list[Member], *, tick_time: int) -> None:
 async def _srvr(port: int) -> dict[str, str]:
     try:
         with trio.fail_after(1):
-            stream = await trio.open_tcp_stream("127.0.0.1", port)
-            async with stream:
-                await stream.send_all(b"srvr")
-                chunks = []
-                while chunk := await stream.receive_some(4096):
-                    chunks.append(chunk)
+            text = await ask("127.0.0.1", port, "srvr")
     except (OSError, trio.TooSlowError):
         return {}
-    text = b"".join(chunks).decode("utf-8", "replace")
-    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    return parse_srvr(text)
 
 
 def _die_with_parent() -> None:
