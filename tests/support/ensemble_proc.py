@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from cli.ask import parse_mntr
 from support.apache_zk import CONF_DIR, SUPER_DIGEST, ZOOKEEPER_JAR, four_letter_word
 
 ZABKEEPER = str(Path(sys.executable).parent / "zabkeeper")
@@ -119,16 +120,6 @@ def parse_srvr(text: str) -> tuple[str | None, int | None]:
     """(mode, zxid) from a ``srvr`` answer; (None, None) when the server is not serving."""
     mode, zxid = _MODE.search(text), _ZXID.search(text)
     return (mode.group(1) if mode else None, int(zxid.group(1), 16) if zxid else None)
-
-
-def parse_mntr(text: str) -> dict[str, str]:
-    """``mntr``'s ``zk_key<TAB>value`` lines as a dict (keys keep their ``zk_`` prefix)."""
-    out = {}
-    for line in text.splitlines():
-        key, tab, value = line.partition("\t")
-        if tab:
-            out[key] = value
-    return out
 
 
 # --- members ------------------------------------------------------------------------------
