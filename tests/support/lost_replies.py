@@ -14,6 +14,8 @@ import struct
 
 import trio
 
+from znode.framing import FrameDecoder
+
 _LENGTH = struct.Struct(">i")
 _HEADER = struct.Struct(">ii")  # xid, op (requests) or the start of xid, zxid (replies)
 
@@ -53,32 +55,20 @@ class LostReplies:
         return _LossyStream(await trio.open_tcp_stream(host, port), self)
 
 
-def _frames(buffer: bytearray) -> list[bytes]:
-    """Take the complete length-prefixed frames off the front of ``buffer``."""
-    frames = []
-    while len(buffer) >= 4:
-        (length,) = _LENGTH.unpack_from(buffer)
-        if len(buffer) < 4 + length:
-            break
-        frames.append(bytes(buffer[4 : 4 + length]))
-        del buffer[: 4 + length]
-    return frames
-
-
 class _LossyStream(trio.abc.Stream):
     def __init__(self, stream: trio.abc.Stream, losses: LostReplies) -> None:
         self._stream = stream
         self._losses = losses
-        self._sent = bytearray()
-        self._received = bytearray()
+        self._sent = FrameDecoder()
+        self._received = FrameDecoder()
         self._handshake_sent = False
         self._handshake_received = False
         self._doomed: set[int] = set()  # xids whose replies are to be lost
         self._broken = False
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        self._sent += data
-        for frame in _frames(self._sent):
+        self._sent.feed(data)
+        for frame in self._sent:
             if not self._handshake_sent:  # the ConnectRequest has no request header
                 self._handshake_sent = True
                 continue
@@ -97,10 +87,10 @@ class _LossyStream(trio.abc.Stream):
             data = await self._stream.receive_some(max_bytes)
             if not data:
                 return b""
-            self._received += data
+            self._received.feed(data)
             # Pass on whole frames up to a doomed reply; then break the connection.
             delivered = bytearray()
-            for frame in _frames(self._received):
+            for frame in self._received:
                 if not self._handshake_received:  # the ConnectResponse has no header
                     self._handshake_received = True
                 elif _LENGTH.unpack_from(frame)[0] in self._doomed:

@@ -15,27 +15,10 @@ from collections.abc import Callable
 
 import trio
 
+from znode.framing import FrameDecoder
 from znode.opcodes import OpCode
 
 CREATES = {OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL}
-
-
-class _Frames:
-    """Splits a byte stream into length-prefixed frames."""
-
-    def __init__(self) -> None:
-        self.buffer = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self.buffer += data
-        frames = []
-        while len(self.buffer) >= 4:
-            (size,) = struct.unpack(">i", self.buffer[:4])
-            if len(self.buffer) < 4 + size:
-                break
-            frames.append(self.buffer[: 4 + size])
-            self.buffer = self.buffer[4 + size :]
-        return frames
 
 
 class ReplyDropper:
@@ -67,15 +50,15 @@ class ReplyDropper:
         doomed: set[int] = set()  # xids whose reply is to be lost
 
         def note(frame: bytes) -> bool:  # a request: doom it if it is the armed create
-            if self._marker is not None and len(frame) >= 16:
-                xid, op, length = struct.unpack(">iii", frame[4:16])
-                if op in CREATES and self._marker in frame[16 : 16 + length]:
+            if self._marker is not None and len(frame) >= 12:
+                xid, op, length = struct.unpack(">iii", frame[:12])
+                if op in CREATES and self._marker in frame[12 : 12 + length]:
                     doomed.add(xid)
                     self._marker = None
             return True
 
         def deliver(frame: bytes) -> bool:  # a reply: False loses it
-            if struct.unpack(">i", frame[4:8])[0] not in doomed:
+            if struct.unpack(">i", frame[:4])[0] not in doomed:
                 return True
             self.dropped += 1
             self.done.set()
@@ -104,14 +87,15 @@ async def _pump(
 ) -> None:
     """Pass frames on until either side closes or ``forward`` refuses one (the handshake,
     which has no header, is passed on unasked); then close both sides."""
-    frames, first = _Frames(), True
+    frames, first = FrameDecoder(), True
     try:
         while data := await source.receive_some(65536):
-            for frame in frames.feed(data):
+            frames.feed(data)
+            for frame in frames:
                 if not first and not forward(frame):
                     return
                 first = False
-                await sink.send_all(frame)
+                await sink.send_all(struct.pack(">i", len(frame)) + frame)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     finally:
