@@ -13,19 +13,26 @@ import attrs
 import click
 import trio
 
-from client import parse_hosts
-from client.errors import BadArguments
-
 DEFAULT_SERVER = "127.0.0.1:2181"
 
 
 def split_hosts(hosts: str) -> list[tuple[str, int]]:
     """``h1:p1,h2:p2[/chroot]`` as (host, port) pairs (the chroot is ignored)."""
-    try:
-        addresses = parse_hosts(hosts).addresses
-    except BadArguments as exc:
-        raise click.BadParameter(str(exc)) from None
-    return [(address.host, address.port) for address in addresses]
+    out = []
+    for item in hosts.split("/", 1)[0].split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        if not sep:
+            host, port = item, "2181"
+        try:
+            out.append((host.strip("[]") or "127.0.0.1", int(port)))
+        except ValueError:
+            raise click.BadParameter(f"not host:port: {item!r}") from None
+    if not out:
+        raise click.BadParameter("no server given")
+    return out
 
 
 async def ask(host: str, port: int, word: str) -> str:
