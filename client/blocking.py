@@ -26,8 +26,9 @@ import functools
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, Self, TypeVar, overload
 
 import trio
 
@@ -43,6 +44,7 @@ from znode.stat import Stat
 
 P = ParamSpec("P")
 T = TypeVar("T")
+A = TypeVar("A", bound=AbstractAsyncContextManager[Any])
 _END = object()
 
 
@@ -61,7 +63,8 @@ class _Portal:
         )
 
 
-async def _next_or_end(iterator: Watch | StateStream, within: float | None) -> Any:
+async def _next_or_end(iterator: Any, within: float | None) -> Any:
+    """The iterator's next item, ``_END`` when it ended, ``None`` after ``within`` s."""
     with trio.move_on_after(float("inf") if within is None else within):
         try:
             return await iterator.__anext__()
@@ -70,28 +73,19 @@ async def _next_or_end(iterator: Watch | StateStream, within: float | None) -> A
     return None
 
 
-class BlockingWatch:
-    """A :class:`~client.watches.Watch` for blocking code: ``with`` it, iterate it."""
+class _Twin(Generic[A]):
+    """A blocking wrapper of an async object (its *twin*) on the client's loop.
 
-    def __init__(self, portal: _Portal, watch: Watch) -> None:
+    ``with`` it enters and leaves the twin there; the blocking clients and recipes build
+    on this rather than each crossing to the loop for ``__aenter__`` / ``__aexit__``.
+    """
+
+    def __init__(self, portal: _Portal, twin: A) -> None:
         self._portal = portal
-        self._watch = watch
-        self._ended = False
+        self._twin = twin
 
-    @property
-    def stat(self) -> Stat | None:
-        return self._watch.stat
-
-    @property
-    def data(self) -> bytes | None:
-        return self._watch.data
-
-    @property
-    def children(self) -> list[str] | None:
-        return self._watch.children
-
-    def __enter__(self) -> BlockingWatch:
-        self._portal.run(self._watch.__aenter__)
+    def __enter__(self) -> Self:
+        self._portal.run(self._twin.__aenter__)
         return self
 
     def __exit__(
@@ -100,7 +94,54 @@ class BlockingWatch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._portal.run(self._watch.__aexit__, exc_type, exc, tb)
+        self._portal.run(self._twin.__aexit__, exc_type, exc, tb)
+
+
+class _IteratingTwin(_Twin[A], Generic[A, T]):
+    """A :class:`_Twin` that is also an async iterator: iterate the wrapper to iterate it."""
+
+    _ended = False
+
+    def next(self, timeout: float | None = None) -> T | None:
+        """The next item; ``None`` if none came within ``timeout`` seconds.
+
+        Raises:
+            StopIteration: the iterator ended, or the client was closed.
+        """
+        if self._ended:
+            raise StopIteration
+        try:
+            item = self._portal.run(_next_or_end, self._twin, timeout)
+        except trio.RunFinishedError:  # the client is closed
+            item = _END
+        if item is _END:
+            self._ended = True
+            raise StopIteration
+        return item  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        item = self.next()
+        assert item is not None
+        return item
+
+
+class BlockingWatch(_IteratingTwin[Watch, WatchEvent]):
+    """A :class:`~client.watches.Watch` for blocking code: ``with`` it, iterate it."""
+
+    @property
+    def stat(self) -> Stat | None:
+        return self._twin.stat
+
+    @property
+    def data(self) -> bytes | None:
+        return self._twin.data
+
+    @property
+    def children(self) -> list[str] | None:
+        return self._twin.children
 
     def next_event(self, timeout: float | None = None) -> WatchEvent | None:
         """The next event; ``None`` if none came within ``timeout`` seconds.
@@ -109,24 +150,7 @@ class BlockingWatch:
             StopIteration: the watch ended.
             SessionExpired: the session expired.
         """
-        if self._ended:
-            raise StopIteration
-        try:
-            item = self._portal.run(_next_or_end, self._watch, timeout)
-        except trio.RunFinishedError:  # the client is closed
-            item = _END
-        if item is _END:
-            self._ended = True
-            raise StopIteration
-        return item  # type: ignore[no-any-return]
-
-    def __iter__(self) -> Iterator[WatchEvent]:
-        return self
-
-    def __next__(self) -> WatchEvent:
-        event = self.next_event()
-        assert event is not None
-        return event
+        return self.next(timeout)
 
 
 class BlockingStates:

@@ -18,10 +18,9 @@ and arguments are the async recipe's. A blocking wait can only end by its ``time
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import TypeVar, TypeVarTuple
 
-from client.blocking import BlockingClient, _Portal
+from client.blocking import BlockingClient, _Portal, _Twin
 from client.client import Client
 from client.recipes import barrier as _barrier
 from client.recipes import election as _election
@@ -31,6 +30,7 @@ from client.recipes import semaphore as _semaphore
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+Q = TypeVar("Q", _lock.Lock, _semaphore.Semaphore)
 
 
 def _loop_of(zk: BlockingClient) -> tuple[_Portal, Client]:
@@ -42,7 +42,23 @@ def _loop_of(zk: BlockingClient) -> tuple[_Portal, Client]:
     return zk._portal, zk._client
 
 
-class Lock:
+class _Acquirable(_Twin[Q]):
+    """``acquire`` / ``release`` and ``with`` for :class:`Lock` and :class:`Semaphore`."""
+
+    @property
+    def is_acquired(self) -> bool:
+        return self._twin.is_acquired
+
+    def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:
+        """Block until held (``True``), or ``False`` after ``timeout`` seconds."""
+        return self._portal.run(self._twin.acquire, timeout, blocking=blocking)
+
+    def release(self) -> bool:
+        """Release it; ``False`` if it was not held."""
+        return self._portal.run(self._twin.release)
+
+
+class Lock(_Acquirable[_lock.Lock]):
     """A blocking :class:`client.recipes.Lock`: ``with lock:``, or acquire / release."""
 
     def __init__(
@@ -54,51 +70,27 @@ class Lock:
         extra_lock_patterns: Iterable[str] = (),
     ) -> None:
         portal, client = _loop_of(zk)
-        self._portal = portal
-        self._lock = _lock.Lock(client, path, identifier, extra_lock_patterns=extra_lock_patterns)
+        lock = _lock.Lock(client, path, identifier, extra_lock_patterns=extra_lock_patterns)
+        super().__init__(portal, lock)
 
     @classmethod
     def _wrap(cls, portal: _Portal, lock: _lock.Lock) -> Lock:
         wrapper = cls.__new__(cls)
-        wrapper._portal, wrapper._lock = portal, lock
+        _Twin.__init__(wrapper, portal, lock)
         return wrapper
 
     @property
     def path(self) -> str:
-        return self._lock.path
-
-    @property
-    def is_acquired(self) -> bool:
-        return self._lock.is_acquired
+        return self._twin.path
 
     @property
     def fencing_token(self) -> int | None:
         """See :attr:`client.recipes.Lock.fencing_token`."""
-        return self._lock.fencing_token
-
-    def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:
-        """Block until held (``True``), or ``False`` after ``timeout`` seconds."""
-        return self._portal.run(self._lock.acquire, timeout, blocking=blocking)
-
-    def release(self) -> bool:
-        """Release the lock; ``False`` if it was not held."""
-        return self._portal.run(self._lock.release)
+        return self._twin.fencing_token
 
     def contenders(self) -> list[str]:
         """The identifiers of every contender, in queue order."""
-        return self._portal.run(self._lock.contenders)
-
-    def __enter__(self) -> Lock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+        return self._portal.run(self._twin.contenders)
 
 
 class ReadWriteLock:
@@ -117,41 +109,17 @@ class ReadWriteLock:
         return self._portal.run(self._rw.contenders)
 
 
-class Semaphore:
+class Semaphore(_Acquirable[_semaphore.Semaphore]):
     """A blocking :class:`client.recipes.Semaphore`."""
 
     def __init__(
         self, zk: BlockingClient, path: str, max_leases: int = 1, identifier: str = ""
     ) -> None:
         portal, client = _loop_of(zk)
-        self._portal = portal
-        self._semaphore = _semaphore.Semaphore(client, path, max_leases, identifier)
-
-    @property
-    def is_acquired(self) -> bool:
-        return self._semaphore.is_acquired
-
-    def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:
-        """Block until a lease is held (``True``), or ``False`` after ``timeout`` seconds."""
-        return self._portal.run(self._semaphore.acquire, timeout, blocking=blocking)
-
-    def release(self) -> bool:
-        return self._portal.run(self._semaphore.release)
+        super().__init__(portal, _semaphore.Semaphore(client, path, max_leases, identifier))
 
     def lease_holders(self) -> list[str]:
-        return self._portal.run(self._semaphore.lease_holders)
-
-    def __enter__(self) -> Semaphore:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+        return self._portal.run(self._twin.lease_holders)
 
 
 class Barrier:
@@ -174,33 +142,20 @@ class Barrier:
         return self._portal.run(self._barrier.wait, timeout)
 
 
-class DoubleBarrier:
+class DoubleBarrier(_Twin[_barrier.DoubleBarrier]):
     """A blocking :class:`client.recipes.DoubleBarrier`: ``with barrier:``, or enter / leave."""
 
     def __init__(
         self, zk: BlockingClient, path: str, num_clients: int, identifier: str | None = None
     ) -> None:
         portal, client = _loop_of(zk)
-        self._portal = portal
-        self._barrier = _barrier.DoubleBarrier(client, path, num_clients, identifier)
+        super().__init__(portal, _barrier.DoubleBarrier(client, path, num_clients, identifier))
 
     def enter(self, timeout: float | None = None) -> bool:
-        return self._portal.run(self._barrier.enter, timeout)
+        return self._portal.run(self._twin.enter, timeout)
 
     def leave(self) -> None:
-        self._portal.run(self._barrier.leave)
-
-    def __enter__(self) -> DoubleBarrier:
-        self.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._portal.run(self._barrier.__aexit__, exc_type, exc, tb)
+        self._portal.run(self._twin.leave)
 
 
 class LeaderElection:

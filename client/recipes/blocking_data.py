@@ -26,14 +26,14 @@ and whose failure (``SessionExpired``, say) is raised in the calling thread when
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Generic, TypeVar, overload
 
 import trio
 
-from client.blocking import BlockingClient, _Portal
+from client.blocking import BlockingClient, _IteratingTwin, _Portal, _Twin
 from client.recipes import config as _config
 from client.recipes import counter as _counter
 from client.recipes import queue as _queue
@@ -48,21 +48,13 @@ __all__ = ["ConfigStore", "Counter", "Queue", "ServiceRegistry", "TreeCache"]
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
-_END = object()
-
-
-async def _next_or_end(iterator: Any, within: float | None) -> Any:
-    """The iterator's next item, ``_END`` when it ended, ``None`` after ``within`` s."""
-    with trio.move_on_after(float("inf") if within is None else within):
-        try:
-            return await iterator.__anext__()
-        except StopAsyncIteration:
-            return _END
-    return None
 
 
 class _Held(Generic[T]):
-    """An async context manager entered, held and left by one system task of the loop."""
+    """An async context manager entered, held and left by one system task of the loop.
+
+    ``with`` it blocks until the manager is entered, giving what it gave.
+    """
 
     def __init__(self, portal: _Portal, make: Callable[[], AbstractAsyncContextManager[T]]):
         self._portal = portal
@@ -72,11 +64,15 @@ class _Held(Generic[T]):
         self._stop = trio.Event()
         self._done = trio.Event()
 
-    def enter(self) -> T:
-        value = self._portal.run(self._start)
-        return value
+    def __enter__(self) -> T:
+        return self._portal.run(self._start)
 
-    def exit(self) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._portal.run(self._finish)
 
     async def _start(self) -> T:
@@ -107,58 +103,8 @@ class _Held(Generic[T]):
             raise self._error
 
 
-class _Iterator(Generic[T]):
-    """Iterate an async iterator of the loop from blocking code."""
-
-    def __init__(self, portal: _Portal, iterator: Any) -> None:
-        self._portal = portal
-        self._iterator = iterator
-        self._ended = False
-
-    def next(self, timeout: float | None = None) -> T | None:
-        """The next item; ``None`` if none came within ``timeout`` seconds.
-
-        Raises:
-            StopIteration: the iterator ended (the client was closed).
-        """
-        if self._ended:
-            raise StopIteration
-        try:
-            item = self._portal.run(_next_or_end, self._iterator, timeout)
-        except trio.RunFinishedError:
-            item = _END
-        if item is _END:
-            self._ended = True
-            raise StopIteration
-        return item  # type: ignore[no-any-return]
-
-    def __iter__(self) -> Iterator[T]:
-        return self
-
-    def __next__(self) -> T:
-        item = self.next()
-        assert item is not None
-        return item
-
-
-class ConfigSubscription(_Iterator[ConfigVersion]):
+class ConfigSubscription(_IteratingTwin[_config.ConfigSubscription, ConfigVersion]):
     """A blocking :class:`client.recipes.ConfigSubscription`: ``with`` it, iterate it."""
-
-    def __init__(self, portal: _Portal, subscription: _config.ConfigSubscription) -> None:
-        super().__init__(portal, subscription)
-        self._subscription = subscription
-
-    def __enter__(self) -> ConfigSubscription:
-        self._portal.run(self._subscription.__aenter__)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._portal.run(self._subscription.__aexit__, exc_type, exc, tb)
 
 
 class ConfigStore:
@@ -179,41 +125,29 @@ class ConfigStore:
         return ConfigSubscription(self._portal, self._store.subscribe())
 
 
-class Queue:
+class Queue(_Twin[_queue.Queue]):
     """A blocking :class:`client.recipes.Queue`; ``with queue:`` drops its last receipt."""
 
     def __init__(self, zk: BlockingClient, path: str) -> None:
-        self._portal, client = _loop_of(zk)
-        self._queue = _queue.Queue(client, path)
+        portal, client = _loop_of(zk)
+        super().__init__(portal, _queue.Queue(client, path))
 
     def put(self, value: bytes, priority: int = 100) -> None:
-        self._portal.run(self._queue.put, value, priority)
+        self._portal.run(self._twin.put, value, priority)
 
     def get(self, timeout: float | None = None) -> bytes | None:
         """The first item (taken for good); ``None`` if none came within ``timeout`` s."""
         return self._portal.run(self._get, timeout)
 
     async def _get(self, timeout: float | None) -> bytes | None:  # noqa: ASYNC109 - as get()
-        return await self._queue.get(timeout)
+        return await self._twin.get(timeout)
 
     def size(self) -> int:
-        return self._portal.run(self._queue.size)
+        return self._portal.run(self._twin.size)
 
     def take(self, timeout: float | None = None) -> _Take:
         """``with queue.take() as item:``: consumed if the block succeeds, else given back."""
-        return _Take(self._portal, self._queue.take(timeout))
-
-    def __enter__(self) -> Queue:
-        self._portal.run(self._queue.__aenter__)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._portal.run(self._queue.__aexit__, exc_type, exc, tb)
+        return _Take(self._portal, self._twin.take(timeout))
 
 
 class _Take:
@@ -233,7 +167,7 @@ class _Take:
         return self._portal.run(self._manager.__aexit__, exc_type, exc, tb)
 
 
-class Counter(Generic[N]):
+class Counter(_Twin[_counter.Counter[N]]):
     """A blocking :class:`client.recipes.Counter`; ``with counter:`` drops its receipt."""
 
     @overload
@@ -241,47 +175,18 @@ class Counter(Generic[N]):
     @overload
     def __init__(self, zk: BlockingClient, path: str, default: N) -> None: ...
     def __init__(self, zk: BlockingClient, path: str, default: N | int = 0) -> None:
-        self._portal, client = _loop_of(zk)
-        self._counter: _counter.Counter[N] = _counter.Counter(client, path, default)
+        portal, client = _loop_of(zk)
+        counter: _counter.Counter[N] = _counter.Counter(client, path, default)
+        _Twin.__init__(self, portal, counter)  # not super(): mypy loses N there
 
     def value(self) -> N:
-        return self._portal.run(self._counter.value)
+        return self._portal.run(self._twin.value)
 
     def add(self, amount: N) -> N:
-        return self._portal.run(self._counter.add, amount)
-
-    def __enter__(self) -> Counter[N]:
-        self._portal.run(self._counter.__aenter__)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._portal.run(self._counter.__aexit__, exc_type, exc, tb)
+        return self._portal.run(self._twin.add, amount)
 
 
-class _HeldBlock(Generic[T]):
-    """``with`` support for a :class:`_Held`."""
-
-    def __init__(self, held: _Held[T]) -> None:
-        self._held = held
-
-    def __enter__(self) -> T:
-        return self._held.enter()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._held.exit()
-
-
-class Membership(_Iterator[dict[str, Instance]]):
+class Membership(_IteratingTwin[_registry.Membership, dict[str, Instance]]):
     """A blocking :class:`client.recipes.Membership`: ``with`` it, iterate it."""
 
     def __init__(self, portal: _Portal, membership: _registry.Membership) -> None:
@@ -289,7 +194,7 @@ class Membership(_Iterator[dict[str, Instance]]):
         self._held = _Held(portal, lambda: membership)
 
     def __enter__(self) -> Membership:
-        self._held.enter()
+        self._held.__enter__()
         return self
 
     def __exit__(
@@ -298,7 +203,7 @@ class Membership(_Iterator[dict[str, Instance]]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._held.exit()
+        self._held.__exit__(exc_type, exc, tb)
 
 
 class ServiceRegistry:
@@ -310,12 +215,10 @@ class ServiceRegistry:
 
     def register(
         self, service: str, payload: Json, *, instance_id: str | None = None
-    ) -> _HeldBlock[Registration]:
+    ) -> _Held[Registration]:
         """``with registry.register(service, payload) as me:``; see the async one."""
         make = self._registry.register
-        return _HeldBlock(
-            _Held(self._portal, lambda: make(service, payload, instance_id=instance_id))
-        )
+        return _Held(self._portal, lambda: make(service, payload, instance_id=instance_id))
 
     def instances(self, service: str) -> dict[str, Instance]:
         return self._portal.run(self._registry.instances, service)
@@ -346,7 +249,7 @@ class TreeCache:
         self._portal.run(self._cache.wait_synced)
 
     def __enter__(self) -> TreeCache:
-        self._held.enter()
+        self._held.__enter__()
         return self
 
     def __exit__(
@@ -355,4 +258,4 @@ class TreeCache:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._held.exit()
+        self._held.__exit__(exc_type, exc, tb)
