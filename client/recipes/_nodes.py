@@ -1,4 +1,4 @@
-"""What the lock-family recipes share: retries, protected creates, waits, shielded cleanup.
+"""What the recipes share: retries, protected creates, waits, shielded cleanup.
 
 **Protected creates.** A create whose reply is lost (the connection dropped after the server
 applied it) leaves a node the client does not know the name of. Every node a recipe creates
@@ -18,9 +18,10 @@ after which an unreachable ensemble's own expiry removes the (ephemeral) node.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import ParamSpec, TypeVar
 
 import trio
@@ -76,12 +77,35 @@ async def retry(
             await trio.lowlevel.checkpoint()
 
 
+async def ensure_path(client: Client, path: str) -> None:
+    """Create ``path`` (persistent and empty, with missing parents) unless it exists."""
+    with contextlib.suppress(NodeExists):
+        await retry(client, client.create, path, b"", makepath=True)
+
+
+async def list_children(client: Client, parent: str) -> list[str]:
+    """``parent``'s children (none when ``parent`` does not exist), retried across reconnects."""
+    try:
+        return await retry(client, client.children, parent)
+    except NoNode:
+        return []
+
+
+async def read_each(client: Client, parent: str, names: Iterable[str]) -> list[tuple[str, bytes]]:
+    """``(name, data)`` of each child ``names`` of ``parent``, in order; gone ones left out."""
+    found = []
+    for name in names:
+        try:
+            data, _stat = await retry(client, client.get, join(parent, name))
+        except NoNode:
+            continue  # deleted since it was listed
+        found.append((name, data))
+    return found
+
+
 async def find_prefixed(client: Client, parent: str, prefix: str) -> str | None:
     """The name of the child of ``parent`` that starts with ``prefix``, if any."""
-    try:
-        children = await retry(client, client.children, parent)
-    except NoNode:
-        return None
+    children = await list_children(client, parent)
     return next((name for name in children if name.startswith(prefix)), None)
 
 

@@ -32,7 +32,9 @@ from client.recipes._nodes import (
     cleanup_scope,
     create_protected,
     deadline_scope,
+    ensure_path,
     join,
+    list_children,
     new_prefix,
     next_event,
     remove_node,
@@ -59,8 +61,7 @@ class Barrier:
 
     async def set(self) -> None:
         """Put the barrier up (create its node, and missing parents); no-op if it is up."""
-        with contextlib.suppress(NodeExists):
-            await retry(self.client, self.client.create, self.path, makepath=True)
+        await ensure_path(self.client, self.path)
 
     #: kazoo's name for :meth:`set`
     create = set
@@ -184,11 +185,7 @@ class DoubleBarrier:
             await wait_deleted(self.client, join(self.path, members[0]))
 
     async def _members(self) -> list[str]:
-        try:
-            children = await retry(self.client, self.client.children, self.path)
-        except NoNode:
-            return []
-        return [name for name in children if name != READY]
+        return [name for name in await list_children(self.client, self.path) if name != READY]
 
     async def _remove_own_node(self) -> None:
         await remove_node(self.client, self.path, self.node_name, None)

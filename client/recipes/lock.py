@@ -29,15 +29,16 @@ from typing import Self
 import trio
 
 from client.client import Client
-from client.errors import NoNode, UsageError
+from client.errors import UsageError
 from client.recipes._nodes import (
     children_with_stat,
     create_protected,
     deadline_scope,
     join,
+    list_children,
     new_prefix,
+    read_each,
     remove_node,
-    retry,
     wait_deleted,
 )
 from znode.stat import Stat
@@ -248,19 +249,12 @@ class Lock:
         Readers and writers both count for a read/write lock; a contender without an
         identifier appears as ``""``.
         """
-        try:
-            children = await retry(self.client, self.client.children, self.path)
-        except NoNode:
-            return []
-        matches = [(m.group(1), child) for child in children if (m := self._all_re.search(child))]
-        identifiers = []
-        for _, child in sorted(matches):
-            try:
-                data, _stat = await retry(self.client, self.client.get, join(self.path, child))
-            except NoNode:
-                continue
-            identifiers.append(data.decode("utf-8", "replace"))
-        return identifiers
+        children = await list_children(self.client, self.path)
+        matches = sorted(
+            (m.group(1), child) for child in children if (m := self._all_re.search(child))
+        )
+        found = await read_each(self.client, self.path, [child for _, child in matches])
+        return [data.decode("utf-8", "replace") for _, data in found]
 
     # --- the context manager -------------------------------------------------------------
 

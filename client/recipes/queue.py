@@ -46,7 +46,7 @@ import trio
 
 from client.client import Client
 from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired
-from client.recipes._nodes import cleanup_scope, deadline_scope, ended, join, retry
+from client.recipes._nodes import cleanup_scope, deadline_scope, ended, ensure_path, join, retry
 from client.recipes.receipts import Receipts, wait_connected
 from client.watch_table import WatchKind
 
@@ -86,8 +86,7 @@ class Queue:
         if self._ensured:
             return
         for path in (self.entries_path, self.taken_path):
-            with contextlib.suppress(NodeExists):
-                await retry(self.client, self.client.create, path, b"", makepath=True)
+            await ensure_path(self.client, path)
         self._ensured = True
 
     # --- producing -----------------------------------------------------------------------

@@ -26,8 +26,8 @@ from collections.abc import Callable
 import trio
 
 from client.client import Client
-from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired
-from client.recipes._nodes import cleanup_scope, ended, join, retry
+from client.errors import ConnectionLoss, NoNode, SessionExpired
+from client.recipes._nodes import cleanup_scope, ended, ensure_path, join, retry
 from client.states import State
 from client.transaction import OpResult, Transaction
 
@@ -70,8 +70,7 @@ class Receipts:
         """Create the receipts' directory (and its parents) unless this object already did."""
         if self._directory_made:
             return
-        with contextlib.suppress(NodeExists):
-            await retry(self.client, self.client.create, self.directory, b"", makepath=True)
+        await ensure_path(self.client, self.directory)
         self._directory_made = True
 
     async def commit(self, add_ops: Callable[[Transaction], object]) -> list[OpResult] | None:

@@ -47,7 +47,10 @@ from client.recipes._nodes import (
     closed_by_user,
     create_protected,
     ended,
+    ensure_path,
     join,
+    list_children,
+    read_each,
     remove_node,
     retry,
 )
@@ -116,10 +119,6 @@ class ServiceRegistry:
         """The node under which ``service``'s instances register."""
         _check_name("service name", service)
         return join(self.path, service)
-
-    async def _ensure(self, path: str) -> None:
-        with contextlib.suppress(NodeExists):
-            await retry(self.client, self.client.create, path, b"", makepath=True)
 
     # --- registering -----------------------------------------------------------------------
 
@@ -206,18 +205,11 @@ class ServiceRegistry:
     async def instances(self, service: str) -> dict[str, Instance]:
         """The instances of ``service`` registered now, by id."""
         parent = self.service_path(service)
-        try:
-            names = await retry(self.client, self.client.children, parent)
-        except NoNode:
-            return {}
+        names = sorted(
+            n for n in await list_children(self.client, parent) if n.endswith(NODE_SUFFIX)
+        )
         found: dict[str, Instance] = {}
-        for name in sorted(names):
-            if not name.endswith(NODE_SUFFIX):
-                continue
-            try:
-                data, _ = await retry(self.client, self.client.get, join(parent, name))
-            except NoNode:
-                continue  # left meanwhile
+        for name, data in await read_each(self.client, parent, names):
             instance_id = name.removesuffix(NODE_SUFFIX)
             found[instance_id] = Instance(service, instance_id, _decode(data))
         return found
@@ -280,7 +272,7 @@ class Membership:
     async def __aenter__(self) -> Membership:
         if self._stack is not None:
             raise UsageError("a Membership can be entered only once")
-        await self._registry._ensure(self._path)
+        await ensure_path(self._registry.client, self._path)
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._cache)
             self._events = await stack.enter_async_context(self._cache.events())

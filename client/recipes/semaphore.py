@@ -23,9 +23,10 @@ from client.errors import NodeExists, NoNode, UsageError
 from client.recipes._nodes import (
     create_protected,
     deadline_scope,
-    join,
+    list_children,
     new_prefix,
     next_event,
+    read_each,
     remove_node,
     retry,
 )
@@ -158,18 +159,9 @@ class Semaphore:
 
     async def lease_holders(self) -> list[str]:
         """The identifiers of the current lease holders (unordered)."""
-        try:
-            children = await retry(self.client, self.client.children, self.path)
-        except NoNode:
-            return []
-        holders = []
-        for child in children:
-            try:
-                data, _stat = await retry(self.client, self.client.get, join(self.path, child))
-            except NoNode:
-                continue
-            holders.append(data.decode("utf-8", "replace"))
-        return holders
+        children = await list_children(self.client, self.path)
+        found = await read_each(self.client, self.path, children)
+        return [data.decode("utf-8", "replace") for _, data in found]
 
     async def __aenter__(self) -> Self:
         await self.acquire()
