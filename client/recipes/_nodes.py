@@ -1,4 +1,5 @@
-"""What the recipes share: retries, protected creates, waits, shielded cleanup.
+"""What the recipes share: retries, protected creates, waits, shielded cleanup, and the
+acquire / release of the lock family.
 
 **Protected creates.** A create whose reply is lost (the connection dropped after the server
 applied it) leaves a node the client does not know the name of. Every node a recipe creates
@@ -22,12 +23,13 @@ import contextlib
 import math
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import ParamSpec, TypeVar
+from types import TracebackType
+from typing import ParamSpec, Self, TypeVar
 
 import trio
 
 from client.client import Client
-from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired
+from client.errors import ConnectionLoss, NodeExists, NoNode, SessionExpired, UsageError
 from client.states import State
 from client.watch_table import WatchKind
 from client.watches import Watch, WatchEvent
@@ -217,3 +219,75 @@ async def remove_node(client: Client, parent: str, name: str | None, prefix: str
 def deadline_scope(timeout: float | None) -> trio.CancelScope:
     """A scope that moves on after ``timeout`` seconds (never, for ``None``)."""
     return trio.move_on_after(math.inf if timeout is None else timeout)
+
+
+class Acquirable:
+    """``acquire`` / ``release`` and ``async with`` for a recipe that holds a node while
+    acquired (:class:`~client.recipes.lock.Lock`, :class:`~client.recipes.semaphore.Semaphore`).
+
+    A subclass sets ``is_acquired`` and ``_busy`` to ``False`` and implements
+    :meth:`_acquire` (wait, then say whether it holds) and :meth:`_remove` (delete what
+    :meth:`_acquire` created, if anything; shielded, see :func:`remove_node`).
+    """
+
+    #: whether this object holds it now
+    is_acquired: bool
+    _busy: bool  # an acquire() is running
+
+    async def _acquire(self, blocking: bool) -> bool:
+        raise NotImplementedError
+
+    async def _remove(self) -> None:
+        raise NotImplementedError
+
+    async def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:  # noqa: ASYNC109 - kazoo's signature
+        """Wait until this object holds it; return ``True`` once it does.
+
+        Returns ``False`` (having removed its node) when ``timeout`` seconds passed first,
+        or at once when ``blocking`` is false and it is not free.
+
+        Raises:
+            UsageError: this object already holds it or is acquiring it (or the recipe's
+                own misuse, see its class).
+            SessionExpired: the session expired while waiting.
+        """
+        if self.is_acquired or self._busy:
+            raise UsageError(f"{self!r} is already acquired or being acquired")
+        self._busy = True
+        try:
+            with deadline_scope(timeout):
+                try:
+                    got = await self._acquire(blocking)
+                except BaseException:
+                    await self._remove()
+                    raise
+                if not got:
+                    await self._remove()
+                self.is_acquired = got
+                return got
+            return False
+        finally:
+            self._busy = False
+
+    async def release(self) -> bool:
+        """Release it (delete this object's node); ``False`` if not held.
+
+        Runs to completion even when cancelled (shielded, for at most a session timeout).
+        """
+        if not self.is_acquired:
+            return False
+        self.is_acquired = False
+        await self._remove()
+        return True
+
+    async def __aenter__(self) -> Self:
+        await self.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.release()

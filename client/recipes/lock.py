@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Self
 
 import trio
 
 from client.client import Client
 from client.errors import UsageError
 from client.recipes._nodes import (
+    Acquirable,
     children_with_stat,
     create_protected,
-    deadline_scope,
     join,
     list_children,
     new_prefix,
@@ -53,10 +51,11 @@ class _OwnNodeMissing:
 _MISSING = _OwnNodeMissing()
 
 
-class Lock:
+class Lock(Acquirable):
     """An exclusive, fair lock at ``path``; kazoo's ``Lock`` on the same path excludes it.
 
-    Use it as ``async with lock:``, or call :meth:`acquire` / :meth:`release`. Not
+    Use it as ``async with lock:``, or call :meth:`acquire` / :meth:`release`
+    (:meth:`acquire` returns ``False`` after its ``timeout``, having removed its node). Not
     re-entrant: acquiring a lock this object already holds raises ``UsageError``.
 
     Args:
@@ -111,34 +110,7 @@ class Lock:
         """
         return self._token
 
-    # --- acquiring -----------------------------------------------------------------------
-
-    async def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:  # noqa: ASYNC109 - kazoo's signature
-        """Wait until this contender holds the lock; return ``True`` once it does.
-
-        Returns ``False`` (having removed its node) when ``timeout`` seconds passed first,
-        or at once when ``blocking`` is false and another contender is ahead.
-
-        Raises:
-            UsageError: this object already holds the lock or is acquiring it.
-            SessionExpired: the session expired while waiting.
-        """
-        if self.is_acquired or self._busy:
-            raise UsageError(f"{self!r} is already acquired or being acquired")
-        self._busy = True
-        try:
-            with deadline_scope(timeout):
-                try:
-                    got = await self._acquire(blocking)
-                except BaseException:
-                    await self._remove_node()
-                    raise
-                if not got:
-                    await self._remove_node()
-                return got
-            return False
-        finally:
-            self._busy = False
+    # --- acquiring (acquire(), release() and ``async with`` are Acquirable's) ------------
 
     async def _acquire(self, blocking: bool) -> bool:
         listing = await self._create_and_list()
@@ -161,7 +133,6 @@ class Lock:
                 continue
             if predecessor is None:
                 self._token = stat.pzxid
-                self.is_acquired = True
                 return True
             if not blocking:
                 return False
@@ -223,20 +194,7 @@ class Lock:
             return _MISSING
         return None if best is None else best[1]
 
-    # --- releasing -----------------------------------------------------------------------
-
-    async def release(self) -> bool:
-        """Release the lock (delete this contender's node); ``False`` if not held.
-
-        Runs to completion even when cancelled (shielded, for at most a session timeout).
-        """
-        if not self.is_acquired:
-            return False
-        self.is_acquired = False
-        await self._remove_node()
-        return True
-
-    async def _remove_node(self) -> None:
+    async def _remove(self) -> None:
         node, prefix = self.node, self._prefix
         self.node = self._prefix = None
         await remove_node(self.client, self.path, node, prefix)
@@ -255,20 +213,6 @@ class Lock:
         )
         found = await read_each(self.client, self.path, [child for _, child in matches])
         return [data.decode("utf-8", "replace") for _, data in found]
-
-    # --- the context manager -------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.acquire()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.release()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} node={self.node!r}>"

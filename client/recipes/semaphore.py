@@ -15,14 +15,11 @@ of that queue watches the lease children, and takes a lease as soon as fewer tha
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from client.client import Client
 from client.errors import NodeExists, NoNode, UsageError
 from client.recipes._nodes import (
+    Acquirable,
     create_protected,
-    deadline_scope,
     list_children,
     new_prefix,
     next_event,
@@ -34,15 +31,17 @@ from client.recipes.lock import Lock
 from client.watch_table import WatchKind
 
 
-class Semaphore:
+class Semaphore(Acquirable):
     """At most ``max_leases`` holders at once; kazoo's ``Semaphore`` on the same path counts.
 
-    Use it as ``async with semaphore:``, or :meth:`acquire` / :meth:`release`.
+    Use it as ``async with semaphore:``, or :meth:`acquire` / :meth:`release`
+    (:meth:`acquire` returns ``False`` after its ``timeout``).
 
     Args:
         client: the connected client.
         path: the semaphore's node (created with ``max_leases`` as its data when missing).
-        max_leases: how many holders at once; must equal the number stored at ``path``.
+        max_leases: how many holders at once; must equal the number stored at ``path``
+            (:meth:`acquire` raises ``UsageError`` when it does not).
         identifier: stored in the lease node, listed by :meth:`lease_holders`.
     """
 
@@ -62,32 +61,6 @@ class Semaphore:
         self.is_acquired = False
         self._lease: str | None = None
         self._busy = False
-
-    async def acquire(self, timeout: float | None = None, *, blocking: bool = True) -> bool:  # noqa: ASYNC109 - kazoo's signature
-        """Wait for a lease; ``True`` once held, ``False`` after ``timeout`` seconds.
-
-        With ``blocking`` false, gives up at once when no lease is free.
-
-        Raises:
-            UsageError: a lease is already held or being acquired by this object, or the
-                semaphore was created with a different ``max_leases``.
-            SessionExpired: the session expired while waiting.
-        """
-        if self.is_acquired or self._busy:
-            raise UsageError(f"{self!r} is already acquired or being acquired")
-        self._busy = True
-        try:
-            with deadline_scope(timeout):
-                try:
-                    got = await self._acquire(blocking)
-                except BaseException:
-                    await self._remove_lease()
-                    raise
-                self.is_acquired = got
-                return got
-            return False
-        finally:
-            self._busy = False
 
     async def _acquire(self, blocking: bool) -> bool:
         await self._ensure_path()
@@ -126,7 +99,7 @@ class Semaphore:
 
     async def _take_lease(self, blocking: bool) -> bool:
         """Holding the queue's lock: take a lease once one is free."""
-        self._lease = lease = new_prefix()
+        lease = new_prefix()
         while True:
             try:
                 async with self.client.watch(self.path, WatchKind.CHILDREN) as events:
@@ -134,6 +107,7 @@ class Semaphore:
                     if lease in children:
                         return True
                     if len(children) < self.max_leases:
+                        self._lease = lease  # from here on there may be a node to remove
                         await create_protected(
                             self.client, self.path, lease, self.data, sequential=False
                         )
@@ -145,15 +119,7 @@ class Semaphore:
             except NoNode:
                 await self._ensure_path()
 
-    async def release(self) -> bool:
-        """Give the lease back; ``False`` if none was held. Shielded against cancellation."""
-        if not self.is_acquired:
-            return False
-        self.is_acquired = False
-        await self._remove_lease()
-        return True
-
-    async def _remove_lease(self) -> None:
+    async def _remove(self) -> None:
         lease, self._lease = self._lease, None
         await remove_node(self.client, self.path, lease, None)
 
@@ -162,18 +128,6 @@ class Semaphore:
         children = await list_children(self.client, self.path)
         found = await read_each(self.client, self.path, children)
         return [data.decode("utf-8", "replace") for _, data in found]
-
-    async def __aenter__(self) -> Self:
-        await self.acquire()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.release()
 
     def __repr__(self) -> str:
         return f"<Semaphore {self.path!r} max_leases={self.max_leases}>"
