@@ -237,60 +237,20 @@ def report(
     log("")
     log("Every round (ops/s; 'others' is the CPU, in % of one core, that processes other than")
     log("the members and the generator used during each op):")
-    log(
-        f"{'round':6s} {'server':7s} "
-        + " ".join(f"{op:>9s}" for op in OPS)
-        + "   others % ("
-        + " ".join(OPS)
-        + ")"
-    )
-    for i, r in enumerate(rounds):
-        for which in r["order"]:
-            res = r[which]
-            others = " ".join(f"{res[op].get('other_cpu_pct', 0):.0f}" for op in OPS)
-            log(
-                f"{i + 1:<6d} {which:7s} "
-                + " ".join(f"{res[op]['ops_per_s']:>9,.0f}" for op in OPS)
-                + f"   {others}"
-            )
-    log("")
-    log(
-        f"Targets: {'all met' if all_met else 'some MISSED'}"
-        + (f"; {invalid} result(s) INVALID (errors)" if invalid else "")
-    )
+    sb.log_rounds(rounds, log)
+    sb.log_targets(all_met, invalid, log)
     return all_met, invalid
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; ``--quick`` lowers every unset count and duration."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run")
-    parser.add_argument("--rounds", type=int, help="throughput rounds (default 3; quick 1)")
-    parser.add_argument("--duration", type=float, help="measured s per op (10; quick 2)")
-    parser.add_argument("--warmup", type=float, help="warm-up s per op (2; quick 0.5)")
-    parser.add_argument("--server-warmup", type=float, help="mixed load on fresh ensembles (5; 1)")
+    parser = sb.bench_parser(__doc__.split("\n")[0], sessions=9, tick_time=500)
     parser.add_argument("--kills", type=int, help="leader kills per ensemble (5; quick 1)")
-    parser.add_argument("--sessions", type=int, default=9)
-    parser.add_argument("--outstanding", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=1, help="loadgen processes")
-    parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--tick-time", type=int, default=500)
     parser.add_argument("--init-limit", type=int, default=10)
     parser.add_argument("--sync-limit", type=int, default=5)
     parser.add_argument("--no-failover", action="store_true", help="skip the failover phase")
-    parser.add_argument("--json-out", type=Path, help="write all raw results here")
     args = parser.parse_args(argv)
-    quick = args.quick
-    defaults = {
-        "rounds": 1 if quick else 3,
-        "duration": 2.0 if quick else 10.0,
-        "warmup": 0.5 if quick else 2.0,
-        "server_warmup": 1.0 if quick else 5.0,
-        "kills": 1 if quick else 5,
-    }
-    for key, value in defaults.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    sb.fill_defaults(args, {"kills": (5, 1)})
     if args.rounds < 1 or (args.kills < 1 and not args.no_failover):
         parser.error("--rounds and --kills must be at least 1")
     return args

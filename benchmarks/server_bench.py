@@ -454,6 +454,33 @@ def throughput_table(rounds: list[dict[str, Any]], log: Any, title: str) -> bool
     return all_met
 
 
+def log_rounds(rounds: list[dict[str, Any]], log: Any, serial_ops: tuple[str, ...] = ()) -> None:
+    """Log every round's raw numbers: ops/s of the pipelined ops, p50 ms of ``serial_ops``,
+    and the CPU other processes used during each pipelined op."""
+    columns = [f"{op:>9s}" for op in PIPELINED_OPS] + [f"{'s-' + op:>8s}" for op in serial_ops]
+    log(
+        f"{'round':6s} {'server':7s} "
+        + " ".join(columns)
+        + f"   others % ({' '.join(PIPELINED_OPS)})"
+    )
+    for i, r in enumerate(rounds):
+        for which in r["order"]:
+            res = r[which]
+            others = " ".join(f"{res[op].get('other_cpu_pct', 0):.0f}" for op in PIPELINED_OPS)
+            cells = [f"{res[op]['ops_per_s']:>9,.0f}" for op in PIPELINED_OPS]
+            cells += [f"{res['serial-' + op]['p50_ms']:>8.3f}" for op in serial_ops]
+            log(f"{i + 1:<6d} {which:7s} " + " ".join(cells) + f"   {others}")
+
+
+def log_targets(all_met: bool, invalid: int, log: Any) -> None:
+    """The report's last line: whether every target is met, and how many results are invalid."""
+    log("")
+    log(
+        f"Targets: {'all met' if all_met else 'some MISSED'}"
+        + (f"; {invalid} result(s) INVALID (errors)" if invalid else "")
+    )
+
+
 def report(
     args: argparse.Namespace, rounds: list[dict[str, Any]], rss: dict[str, Any], log: Any
 ) -> tuple[bool, int]:
@@ -521,65 +548,55 @@ def report(
     log("")
     log("Every round (ops/s for pipelined ops, p50 ms for serial; 'others' is the CPU, in % of")
     log("one core, that processes other than the server and the generator used during each op):")
-    log(
-        f"{'round':6s} {'server':7s} "
-        + " ".join(f"{op:>9s}" for op in PIPELINED_OPS)
-        + " "
-        + " ".join(f"{'s-' + op:>8s}" for op in SERIAL_OPS)
-        + "   others % (get set mix create)"
-    )
-    for i, r in enumerate(rounds):
-        for which in r["order"]:
-            res = r[which]
-            others = " ".join(f"{res[op].get('other_cpu_pct', 0):.0f}" for op in PIPELINED_OPS)
-            log(
-                f"{i + 1:<6d} {which:7s} "
-                + " ".join(f"{res[op]['ops_per_s']:>9,.0f}" for op in PIPELINED_OPS)
-                + " "
-                + " ".join(f"{res['serial-' + op]['p50_ms']:>8.3f}" for op in SERIAL_OPS)
-                + f"   {others}"
-            )
-    log("")
-    log(
-        f"Targets: {'all met' if all_met else 'some MISSED'}"
-        + (f"; {invalid} result(s) INVALID (errors)" if invalid else "")
-    )
+    log_rounds(rounds, log, SERIAL_OPS)
+    log_targets(all_met, invalid, log)
     return all_met, invalid
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def bench_parser(description: str, *, sessions: int, tick_time: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs loads on ours and theirs in rounds; those left
+    unset are filled in by :func:`fill_defaults`."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3; quick 1)")
     parser.add_argument("--duration", type=float, help="measured s per op (10; quick 2)")
     parser.add_argument("--warmup", type=float, help="warm-up s per op (2; quick 0.5)")
-    parser.add_argument("--server-warmup", type=float, help="mixed load on a fresh server (5; 1)")
-    parser.add_argument("--serial-requests", type=int, help="serial requests (5000; quick 1000)")
-    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--server-warmup", type=float, help="mixed load on fresh servers (5; 1)")
+    parser.add_argument("--sessions", type=int, default=sessions)
     parser.add_argument("--outstanding", type=int, default=64)
     parser.add_argument("--processes", type=int, default=1, help="loadgen processes")
     parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--tick-time", type=int, default=2000)
+    parser.add_argument("--tick-time", type=int, default=tick_time)
+    parser.add_argument("--json-out", type=Path, help="write all raw results here")
+    return parser
+
+
+def fill_defaults(args: argparse.Namespace, more: dict[str, tuple[Any, Any]]) -> None:
+    """Give every unset count and duration its (full, ``--quick``) default."""
+    defaults = {
+        "rounds": (3, 1),
+        "duration": (10.0, 2.0),
+        "warmup": (2.0, 0.5),
+        "server_warmup": (5.0, 1.0),
+        **more,
+    }
+    for key, (full, quick) in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, quick if args.quick else full)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = bench_parser(__doc__.split("\n")[0], sessions=8, tick_time=2000)
+    parser.add_argument("--serial-requests", type=int, help="serial requests (5000; quick 1000)")
     parser.add_argument("--idle-sessions", type=int, default=1000)
     parser.add_argument("--idle-settle", type=float, default=3.0, help="s before reading RSS")
     parser.add_argument("--no-rss", action="store_true", help="skip the idle-session RSS phase")
-    parser.add_argument("--json-out", type=Path, help="write all raw results here")
     parser.add_argument("--profile", metavar="DIR", help="also py-spy our server under get/set")
     parser.add_argument("--profile-only", action="store_true", help="only the --profile part")
     parser.add_argument("--profile-top", type=int, default=25, help="rows per profile table")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples/s")
     args = parser.parse_args()
-    quick = args.quick
-    defaults = {
-        "rounds": 1 if quick else 3,
-        "duration": 2.0 if quick else 10.0,
-        "warmup": 0.5 if quick else 2.0,
-        "server_warmup": 1.0 if quick else 5.0,
-        "serial_requests": 1000 if quick else 5000,
-    }
-    for key, value in defaults.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_defaults(args, {"serial_requests": (5000, 1000)})
     if args.profile_only and not args.profile:
         parser.error("--profile-only needs --profile DIR")
     return args
