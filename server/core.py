@@ -251,7 +251,8 @@ class ServerCore:
             conn.send_reply(event.xid, self.tree.last_zxid, ErrorCode.SESSIONEXPIRED, None)
             conn.close("session expired")
             return
-        self.touched.add(session_id)
+        if not self.prepares:  # a learner: the leader hears of it with the next ping
+            self.touched.add(session_id)
         op = event.op
         if op == OpCode.AUTH:  # out of band, as in ZooKeeper
             self._auth(conn, event)

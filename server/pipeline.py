@@ -77,10 +77,9 @@ class CommitQueue:
 
     def match(self, header: TxnHeader) -> PendingWrite | None:
         """The pending write a committed txn answers, taken off the queues it waits in."""
-        if self.writes and self.writes[0].header is not None:
-            head = self.writes[0]
-            if head.header is not None and head.header.zxid == header.zxid:
-                return self.writes.popleft()
+        head = self.writes[0].header if self.writes else None
+        if head is not None and head.zxid == header.zxid:
+            return self.writes.popleft()
         queue = self.sessions.get(header.session_id)
         if queue:
             head_item = queue[0]
@@ -101,15 +100,11 @@ class CommitQueue:
             return head
         return None
 
-    def clear(self) -> list[Item]:
-        """Drop everything (the server stops serving); returns what was waiting."""
-        items: list[Item] = list(self.writes)
-        for queue in self.sessions.values():
-            items.extend(queue)
+    def clear(self) -> None:
+        """Drop everything (the server stops serving, or serves in a new role)."""
         self.writes.clear()
         self.sessions.clear()
         self.held = 0
-        return items
 
     def must_wait(self, session_id: int) -> bool:
         """Whether a new request of the session has to wait behind earlier ones."""

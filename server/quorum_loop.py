@@ -137,7 +137,6 @@ class QuorumServer:
         )
         secret = await trio.to_thread.run_sync(load_secret, config.data_dir)
         self.syncer = LogSyncer(recovered.log)
-        self.syncer.wants_generation = True
         rng = random.Random(secrets.randbits(64))
         self.peer = Peer(peer_config(config), recovered.durable, rng)
         wall_offset = int(time.time() * 1000) - self.clock_ms()
@@ -233,7 +232,7 @@ class QuorumServer:
             )
         return info
 
-    def _durable(self, zxid: int, *, generation: int) -> None:
+    def _durable(self, zxid: int, generation: int) -> None:
         self.deliver(LogSynced(zxid, generation))
 
     async def _ticker(self) -> None:

@@ -183,7 +183,7 @@ async def serve(
     )
     snapshotter = Snapshotter(config, core, recovered.log)
 
-    def durable(zxid: int) -> None:
+    def durable(zxid: int, _generation: int) -> None:
         core.committed(zxid, clock_ms())
         port.check_capacity()
         snapshotter.check()

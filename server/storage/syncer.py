@@ -28,7 +28,6 @@ class LogSyncer:
         #: bumped by every truncation or reset: a durability report carries the generation
         #: it was made in, so one from before a truncation is never taken for after it
         self.generation = 0
-        self.wants_generation = False
 
     def append(self, zxid: int, body: bytes) -> None:
         """Queue an encoded txn for the next batch."""
@@ -56,12 +55,8 @@ class LogSyncer:
         self._wake.set()
         await done.wait()
 
-    async def run(self, durable: Callable[..., None]) -> None:
-        """Write batches forever; ``durable(zxid)`` after each fsync.
-
-        ``durable`` is called as ``durable(zxid)`` or, when it accepts a ``generation``
-        keyword, ``durable(zxid, generation=g)``.
-        """
+    async def run(self, durable: Callable[[int, int], None]) -> None:
+        """Write batches forever; ``durable(zxid, generation)`` after each fsync."""
         while True:
             await self._wake.wait()
             while self.pending or self._ops:
@@ -69,10 +64,7 @@ class LogSyncer:
                 if batch:
                     generation = self.generation
                     await trio.to_thread.run_sync(self.log.write_batch, batch)
-                    if self.wants_generation:
-                        durable(batch[-1][0], generation=generation)
-                    else:
-                        durable(batch[-1][0])
+                    durable(batch[-1][0], generation)
                 if self._ops and not self.pending:
                     kind, zxid, done = self._ops.pop(0)
                     self.generation += 1
