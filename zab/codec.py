@@ -39,20 +39,29 @@ def encode_message(message: Message) -> bytes:
     return msgpack.packb(values, use_bin_type=True)  # type: ignore[no-any-return]
 
 
-def _check(field: attrs.Attribute[Any], value: Any) -> Any:
+def _type_name(field: attrs.Attribute[Any]) -> str:
     kind = field.type
-    text = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    return kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+
+
+#: each packet class's fields as (name, type name), worked out once rather than per packet
+_CHECKS: dict[type, tuple[tuple[str, str], ...]] = {
+    cls: tuple((f.name, _type_name(f)) for f in fields) for cls, fields in _FIELDS.items()
+}
+
+
+def _check(name: str, text: str, value: Any) -> Any:
     if text in ("int", "PeerState"):
         if type(value) is not int or not _INT64[0] <= value <= _INT64[1]:
-            raise MalformedPacket(f"{field.name} is not a 64-bit integer")
+            raise MalformedPacket(f"{name} is not a 64-bit integer")
         return PeerState(value) if text == "PeerState" else value
     if text == "bytes":
         if type(value) is not bytes:
-            raise MalformedPacket(f"{field.name} is not bytes")
+            raise MalformedPacket(f"{name} is not bytes")
         return value
     if text == "bool":
         if type(value) is not bool:
-            raise MalformedPacket(f"{field.name} is not a boolean")
+            raise MalformedPacket(f"{name} is not a boolean")
         return value
     if text.startswith("tuple"):
         if type(value) is not list or not all(
@@ -61,9 +70,9 @@ def _check(field: attrs.Attribute[Any], value: Any) -> Any:
             and all(type(x) is int and _INT64[0] <= x <= _INT64[1] for x in pair)
             for pair in value
         ):
-            raise MalformedPacket(f"{field.name} is not a list of integer pairs")
+            raise MalformedPacket(f"{name} is not a list of integer pairs")
         return tuple((pair[0], pair[1]) for pair in value)
-    raise MalformedPacket(f"{field.name}: unsupported field type {text}")  # pragma: no cover
+    raise MalformedPacket(f"{name}: unsupported field type {text}")  # pragma: no cover
 
 
 def decode_message(body: bytes) -> Message:
@@ -81,10 +90,10 @@ def decode_message(body: bytes) -> Message:
     cls = _CLASSES.get(values[0])
     if cls is None:
         raise MalformedPacket(f"unknown packet tag {values[0]}")
-    fields = _FIELDS[cls]
-    if len(values) - 1 != len(fields):
-        raise MalformedPacket(f"{cls.__name__} takes {len(fields)} fields, got {len(values) - 1}")
+    checks = _CHECKS[cls]
+    if len(values) - 1 != len(checks):
+        raise MalformedPacket(f"{cls.__name__} takes {len(checks)} fields, got {len(values) - 1}")
     try:
-        return cls(*(_check(f, v) for f, v in zip(fields, values[1:], strict=True)))  # type: ignore[no-any-return]
+        return cls(*(_check(n, t, v) for (n, t), v in zip(checks, values[1:], strict=True)))  # type: ignore[no-any-return]
     except ValueError as exc:
         raise MalformedPacket(str(exc)) from None
